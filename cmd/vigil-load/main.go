@@ -1,0 +1,180 @@
+// Command vigil-load is Vigil's HTTP load tool: it drives one scenario
+// against a running server (on loopback) with a fixed number of requests at
+// a fixed concurrency and reports throughput and latency percentiles. It
+// obtains a token with the client-credentials grant from the bootstrap
+// client in bootstrap.json. Every loop is bounded by -n and -timeout.
+//
+//	vigil-load -bootstrap vigil-data/bootstrap.json -scenario create-users -n 20000 -c 16
+//	vigil-load -bootstrap vigil-data/bootstrap.json -scenario filter-users -n 2000 -c 1 -filter "department eq 'HP'"
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+type bootstrapFile struct {
+	Issuer          string `json:"issuer"`
+	GraphBaseURL    string `json:"graph_base_url"`
+	BootstrapClient struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	} `json:"bootstrap_client"`
+}
+
+func main() {
+	var (
+		bootstrap = flag.String("bootstrap", "vigil-data/bootstrap.json", "path to bootstrap.json")
+		scenario  = flag.String("scenario", "filter-users", "create-users | filter-users | get-user | healthz")
+		n         = flag.Int("n", 1000, "number of requests")
+		c         = flag.Int("c", 16, "concurrency")
+		filter    = flag.String("filter", "department eq 'HP'", "$filter for filter-users")
+		top       = flag.Int("top", 100, "$top for filter-users")
+		password  = flag.Bool("password", false, "create-users: set a password (argon2id cost)")
+		timeout   = flag.Duration("timeout", 5*time.Minute, "stop after this long")
+	)
+	flag.Parse()
+	if err := run(*bootstrap, *scenario, *n, *c, *filter, *top, *password, *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "vigil-load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bootstrapPath, scenario string, n, c int, filter string, top int, password bool, timeout time.Duration) error {
+	raw, err := os.ReadFile(bootstrapPath)
+	if err != nil {
+		return err
+	}
+	var b bootstrapFile
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return fmt.Errorf("%s: %w", bootstrapPath, err)
+	}
+	if err := checkLoopback(b.Issuer); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cc := clientcredentials.Config{
+		ClientID: b.BootstrapClient.ClientID, ClientSecret: b.BootstrapClient.ClientSecret,
+		TokenURL: b.Issuer + "/token", Scopes: []string{"https://graph.microsoft.com/.default"},
+	}
+	tok, err := cc.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}}
+	runID := time.Now().UnixNano()
+
+	makeReq := func(i int) (*http.Request, int, error) {
+		switch scenario {
+		case "create-users":
+			u := map[string]any{
+				"accountEnabled": true, "displayName": fmt.Sprintf("Load %d", i),
+				"mailNickname":      fmt.Sprintf("load%d_%d", runID, i),
+				"userPrincipalName": fmt.Sprintf("load%d_%d@vigil.local", runID, i),
+				"department":        "Load",
+			}
+			if password {
+				u["passwordProfile"] = map[string]any{"password": fmt.Sprintf("Load-pass-%d!", i)}
+			}
+			body, _ := json.Marshal(u)
+			r, err := http.NewRequestWithContext(ctx, "POST", b.GraphBaseURL+"/users", bytes.NewReader(body))
+			if r != nil {
+				r.Header.Set("Content-Type", "application/json")
+			}
+			return r, http.StatusCreated, err
+		case "filter-users":
+			q := url.Values{"$filter": {filter}, "$top": {fmt.Sprint(top)}}
+			r, err := http.NewRequestWithContext(ctx, "GET", b.GraphBaseURL+"/users?"+q.Encode(), nil)
+			return r, http.StatusOK, err
+		case "get-user":
+			r, err := http.NewRequestWithContext(ctx, "GET", b.GraphBaseURL+"/users/admin@vigil.local", nil)
+			return r, http.StatusOK, err
+		case "healthz":
+			r, err := http.NewRequestWithContext(ctx, "GET", b.Issuer+"/healthz", nil)
+			return r, http.StatusOK, err
+		}
+		return nil, 0, fmt.Errorf("unknown scenario %q", scenario)
+	}
+	if _, _, err := makeReq(0); err != nil {
+		return err
+	}
+
+	lat := make([]time.Duration, n)
+	var next, failed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				req, want, _ := makeReq(i)
+				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != want {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				lat[i] = time.Since(t0)
+				if err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	done := min(int(next.Load()), n)
+	lat = lat[:done]
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	fmt.Printf("scenario=%s requests=%d concurrency=%d failed=%d elapsed=%s rate=%.0f/s p50=%s p95=%s p99=%s\n",
+		scenario, done, c, failed.Load(), elapsed.Round(time.Millisecond), float64(done)/elapsed.Seconds(),
+		pct(0.50), pct(0.95), pct(0.99))
+	if e := firstErr.Load(); e != nil {
+		return fmt.Errorf("%d requests failed; first: %v", failed.Load(), e)
+	}
+	return nil
+}
+
+// checkLoopback refuses to load anything but a server on this machine.
+func checkLoopback(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return err
+	}
+	switch u.Hostname() {
+	case "127.0.0.1", "localhost", "::1":
+		return nil
+	}
+	return fmt.Errorf("refusing to load %s: only loopback servers", issuer)
+}
