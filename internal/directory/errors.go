@@ -49,6 +49,7 @@ const (
 	CodeResourceNotFound  = "Request_ResourceNotFound"
 	CodeAccessDenied      = "Authorization_RequestDenied"
 	CodeMultipleSameValue = "Request_MultipleObjectsWithSameKeyValue"
+	CodeUnsupportedQuery  = "Request_UnsupportedQuery"
 )
 
 // Error is a directory rule violation. Code and Message are Graph's and safe

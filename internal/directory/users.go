@@ -2,22 +2,29 @@ package directory
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
 
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
-// PasswordProfile is Graph's passwordProfile: the password is hashed with
-// argon2id and never returned.
+// PasswordProfile is Graph's passwordProfile. Password is hashed with
+// argon2id before it reaches the store and is never returned or logged.
 type PasswordProfile struct {
 	Password                      string
 	ForceChangePasswordNextSignIn bool
 }
 
-// UserInput is the body of a user create or update (PATCH). On create,
-// AccountEnabled, DisplayName, UserPrincipalName and MailNickname are
-// required, as in Graph; PasswordProfile is optional in Vigil (a user
-// without a password cannot sign in with one). On update every field is
-// optional and an explicit null clears an optional property.
+// UserInput is the body of a user create or update (PATCH).
+//
+// On create, AccountEnabled, DisplayName, UserPrincipalName and
+// MailNickname are required, as in Graph; PasswordProfile is optional in
+// Vigil (a user without a password cannot sign in with one). On update
+// every field is optional; an explicit null clears an optional property and
+// is refused on a required one.
 type UserInput struct {
 	AccountEnabled    Optional[bool]
 	DisplayName       Optional[string]
@@ -34,33 +41,316 @@ type UserInput struct {
 	PasswordProfile   Optional[PasswordProfile]
 }
 
-// CreateUser creates a user (Graph "Create user").
+// Length limits of user properties, from the Graph user resource
+// (https://learn.microsoft.com/en-us/graph/api/resources/user).
+const (
+	maxDisplayName   = 256
+	maxGivenName     = 64
+	maxSurname       = 64
+	maxJobTitle      = 128
+	maxDepartment    = 64
+	maxOfficeLoc     = 128
+	maxPhone         = 64
+	maxBusinessPhone = 1 // "Only one number can be set for this property."
+)
+
+// optionalString describes one optional string property for validation
+// and application.
+type optionalString struct {
+	prop  string
+	in    Optional[string]
+	max   int
+	field func(*store.User) **string
+}
+
+func (in *UserInput) optionalStrings() []optionalString {
+	return []optionalString{
+		{"givenName", in.GivenName, maxGivenName, func(u *store.User) **string { return &u.GivenName }},
+		{"surname", in.Surname, maxSurname, func(u *store.User) **string { return &u.Surname }},
+		{"mail", in.Mail, 256, func(u *store.User) **string { return &u.Mail }},
+		{"jobTitle", in.JobTitle, maxJobTitle, func(u *store.User) **string { return &u.JobTitle }},
+		{"department", in.Department, maxDepartment, func(u *store.User) **string { return &u.Department }},
+		{"officeLocation", in.OfficeLocation, maxOfficeLoc, func(u *store.User) **string { return &u.OfficeLocation }},
+		{"mobilePhone", in.MobilePhone, maxPhone, func(u *store.User) **string { return &u.MobilePhone }},
+	}
+}
+
+// validate checks every set field; create additionally requires Graph's
+// required properties. It does not hash the password.
+func (in *UserInput) validate(create bool) error {
+	if create {
+		switch {
+		case !in.AccountEnabled.Set:
+			return required("accountEnabled", "User")
+		case !in.DisplayName.Set:
+			return required("displayName", "User")
+		case !in.MailNickname.Set:
+			return required("mailNickname", "User")
+		case !in.UserPrincipalName.Set:
+			return required("userPrincipalName", "User")
+		}
+	}
+	switch {
+	case in.AccountEnabled.Set && in.AccountEnabled.Null:
+		return notNull("accountEnabled", "User")
+	case in.DisplayName.Set && in.DisplayName.Null:
+		return notNull("displayName", "User")
+	case in.UserPrincipalName.Set && in.UserPrincipalName.Null:
+		return notNull("userPrincipalName", "User")
+	case in.MailNickname.Set && in.MailNickname.Null:
+		return notNull("mailNickname", "User")
+	case in.PasswordProfile.Set && in.PasswordProfile.Null:
+		return notNull("passwordProfile", "User")
+	}
+	if in.DisplayName.Set {
+		if in.DisplayName.Value == "" {
+			return invalidProp("displayName", "User", "the value is empty")
+		}
+		if err := checkLen("displayName", "User", in.DisplayName.Value, maxDisplayName); err != nil {
+			return err
+		}
+	}
+	if in.UserPrincipalName.Set {
+		if err := validateUPN(in.UserPrincipalName.Value); err != nil {
+			return err
+		}
+	}
+	if in.MailNickname.Set {
+		if err := validateMailNickname("User", in.MailNickname.Value); err != nil {
+			return err
+		}
+	}
+	for _, o := range in.optionalStrings() {
+		if !o.in.has() {
+			continue
+		}
+		if err := checkLen(o.prop, "User", o.in.Value, o.max); err != nil {
+			return err
+		}
+		if o.prop == "mail" {
+			if err := validateMail("User", o.in.Value); err != nil {
+				return err
+			}
+		}
+	}
+	if in.BusinessPhones.has() {
+		if len(in.BusinessPhones.Value) > maxBusinessPhone {
+			return invalidProp("businessPhones", "User", "only one number can be set for this property")
+		}
+		for _, p := range in.BusinessPhones.Value {
+			if p == "" {
+				return invalidProp("businessPhones", "User", "a phone number cannot be empty")
+			}
+			if err := checkLen("businessPhones", "User", p, maxPhone); err != nil {
+				return err
+			}
+		}
+	}
+	if in.PasswordProfile.has() && in.PasswordProfile.Value.Password != "" {
+		if err := validatePassword(in.PasswordProfile.Value.Password); err != nil {
+			return err
+		}
+	}
+	if create && in.PasswordProfile.has() && in.PasswordProfile.Value.Password == "" {
+		return invalidProp("passwordProfile", "User", "a password must be specified when passwordProfile is given")
+	}
+	return nil
+}
+
+// apply copies the set fields of in onto u. hash is the password hash to
+// store, or "" to leave the password as it is. A new password moves
+// SignInSessionsValidFrom and RefreshTokensValidFrom to now, never
+// backwards, as Entra does on a password change or reset.
+func (in *UserInput) apply(u *store.User, hash string, now func() time.Time) {
+	if in.AccountEnabled.Set {
+		u.AccountEnabled = in.AccountEnabled.Value
+	}
+	if in.DisplayName.Set {
+		u.DisplayName = in.DisplayName.Value
+	}
+	if in.UserPrincipalName.Set {
+		u.UserPrincipalName = in.UserPrincipalName.Value
+	}
+	if in.MailNickname.Set {
+		v := in.MailNickname.Value
+		u.MailNickname = &v
+	}
+	for _, o := range in.optionalStrings() {
+		if !o.in.Set {
+			continue
+		}
+		p := o.field(u)
+		if o.in.Null {
+			*p = nil
+			continue
+		}
+		v := o.in.Value
+		*p = &v
+	}
+	if in.BusinessPhones.Set {
+		u.BusinessPhones = slices.Clone(in.BusinessPhones.Value)
+		if u.BusinessPhones == nil {
+			u.BusinessPhones = []string{}
+		}
+	}
+	if in.PasswordProfile.has() {
+		u.ForceChangePasswordNextSignIn = in.PasswordProfile.Value.ForceChangePasswordNextSignIn
+		if hash != "" {
+			u.PasswordHash = hash
+			t := now()
+			if t.After(u.SignInSessionsValidFrom) {
+				u.SignInSessionsValidFrom = t
+			}
+			if t.After(u.RefreshTokensValidFrom) {
+				u.RefreshTokensValidFrom = t
+			}
+		}
+	}
+}
+
+// passwordHash validates nothing; it hashes the input's new password, if
+// any, outside any transaction (argon2id is deliberately slow).
+func (s *Service) passwordHash(in *UserInput) (string, error) {
+	if !in.PasswordProfile.has() || in.PasswordProfile.Value.Password == "" {
+		return "", nil
+	}
+	h, err := s.hashPassword(in.PasswordProfile.Value.Password)
+	if err != nil {
+		return "", fmt.Errorf("directory: hash password: %w", err)
+	}
+	return h, nil
+}
+
+// CreateUser creates a user (Graph "Create user",
+// https://learn.microsoft.com/en-us/graph/api/user-post-users). The server
+// sets id, createdDateTime and signInSessionsValidFromDateTime (= created).
+// Without a password it is a single insert, with no reads; a duplicate
+// userPrincipalName (case-insensitive) is a KindConflict with Graph's
+// message.
 func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, error) {
-	return store.User{}, errNotImplemented
+	if err := in.validate(true); err != nil {
+		return store.User{}, err
+	}
+	hash, err := s.passwordHash(&in)
+	if err != nil {
+		return store.User{}, err
+	}
+	now := s.now()
+	u := store.User{
+		ID:                      s.newID(),
+		CreatedDateTime:         now,
+		SignInSessionsValidFrom: now,
+		RefreshTokensValidFrom:  now,
+		BusinessPhones:          []string{},
+	}
+	in.apply(&u, hash, func() time.Time { return now })
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return store.User{}, wrap("create user", u.ID, err, msgDuplicateUPN)
+	}
+	return u, nil
+}
+
+// userByKey resolves a user key inside tx: a GUID-shaped key is an id,
+// anything else a userPrincipalName (compared case-insensitively).
+func userByKey(ctx context.Context, tx store.Users, key string) (store.User, error) {
+	var (
+		u   store.User
+		err error
+	)
+	if isGUID(key) {
+		u, err = tx.GetUser(ctx, key)
+	} else {
+		u, err = tx.GetUserByUPN(ctx, key)
+	}
+	if err != nil {
+		return store.User{}, wrap("get user", key, err, "")
+	}
+	return u, nil
 }
 
 // GetUser returns a user by id, or by userPrincipalName when idOrUPN is not
-// GUID-shaped.
+// GUID-shaped (Graph's GET /users/{id | userPrincipalName}).
 func (s *Service) GetUser(ctx context.Context, idOrUPN string) (store.User, error) {
-	return store.User{}, errNotImplemented
+	return userByKey(ctx, s.Store, idOrUPN)
 }
 
-// UpdateUser applies a PATCH to a user.
+// UpdateUser applies a PATCH to a user
+// (https://learn.microsoft.com/en-us/graph/api/user-update). A new password
+// (passwordProfile.password) is hashed first, outside the transaction, and
+// moves signInSessionsValidFromDateTime to now (never backwards), revoking
+// the user's refresh tokens and sessions as a password reset does in Entra.
 func (s *Service) UpdateUser(ctx context.Context, idOrUPN string, in UserInput) (store.User, error) {
-	return store.User{}, errNotImplemented
+	if err := in.validate(false); err != nil {
+		return store.User{}, err
+	}
+	hash, err := s.passwordHash(&in)
+	if err != nil {
+		return store.User{}, err
+	}
+	update := func(tx store.Users, id string) (store.User, error) {
+		u, err := tx.UpdateUser(ctx, id, func(u store.User) (store.User, error) {
+			in.apply(&u, hash, s.now)
+			return u, nil
+		})
+		return u, wrap("update user", idOrUPN, err, msgDuplicateUPN)
+	}
+	if isGUID(idOrUPN) {
+		return update(s.Store, idOrUPN)
+	}
+	var out store.User
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		u, err := userByKey(ctx, tx, idOrUPN)
+		if err != nil {
+			return err
+		}
+		out, err = update(tx, u.ID)
+		return err
+	})
+	return out, err
 }
 
-// DeleteUser deletes a user with its memberships and role assignments.
+// DeleteUser deletes a user; the store removes its group memberships and
+// role assignments in the same transaction. Vigil has no recycle bin: the
+// deletion is permanent.
 func (s *Service) DeleteUser(ctx context.Context, idOrUPN string) error {
-	return errNotImplemented
+	if isGUID(idOrUPN) {
+		return wrap("delete user", idOrUPN, s.Store.DeleteUser(ctx, idOrUPN), "")
+	}
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		u, err := userByKey(ctx, tx, idOrUPN)
+		if err != nil {
+			return err
+		}
+		return wrap("delete user", idOrUPN, tx.DeleteUser(ctx, u.ID), "")
+	})
 }
 
-// ListUsers pages users.
+// ListUsers pages users matching q.
 func (s *Service) ListUsers(ctx context.Context, q store.Query) (store.Page[store.User], error) {
-	return store.Page[store.User]{}, errNotImplemented
+	p, err := s.Store.ListUsers(ctx, q)
+	return p, listErr("list users", err)
 }
 
 // CountUsers counts users matching q's filter and search.
 func (s *Service) CountUsers(ctx context.Context, q store.Query) (int, error) {
-	return 0, errNotImplemented
+	n, err := s.Store.CountUsers(ctx, q)
+	return n, listErr("count users", err)
+}
+
+// listErr maps query errors: a bad cursor or an unsupported filter is the
+// caller's mistake (KindInvalid), anything else internal.
+func listErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *odata.Error
+	switch {
+	case errors.Is(err, store.ErrBadCursor):
+		return &Error{Kind: KindInvalid, Code: CodeBadRequest, Message: "The $skiptoken value is invalid.", Err: err}
+	case errors.As(err, &oe):
+		return &Error{Kind: KindInvalid, Code: CodeUnsupportedQuery, Message: "Unsupported query: " + oe.Error() + ".", Err: err}
+	case errors.Is(err, odata.ErrUnsupported):
+		return &Error{Kind: KindInvalid, Code: CodeUnsupportedQuery, Message: "Unsupported or invalid query.", Err: err}
+	}
+	return fmt.Errorf("directory: %s: %w", op, err)
 }
