@@ -24,19 +24,18 @@ type ApplicationInput struct {
 }
 
 func (in *ApplicationInput) validate(create bool) error {
-	if create && !in.DisplayName.Set {
-		return required("displayName", "Application")
+	err := checkPresence("Application", create, []presence{presenceOf("displayName", in.DisplayName)},
+		presenceOf("isFallbackPublicClient", in.IsFallbackPublicClient))
+	if err != nil {
+		return err
 	}
 	if in.DisplayName.Set {
-		if in.DisplayName.Null || in.DisplayName.Value == "" {
+		if in.DisplayName.Value == "" {
 			return invalidProp("displayName", "Application", "the value cannot be empty")
 		}
 		if err := checkLen("displayName", "Application", in.DisplayName.Value, maxDisplayName); err != nil {
 			return err
 		}
-	}
-	if in.IsFallbackPublicClient.Set && in.IsFallbackPublicClient.Null {
-		return notNull("isFallbackPublicClient", "Application")
 	}
 	if in.IdentifierURIs.has() {
 		if err := validateIdentifierURIs(in.IdentifierURIs.Value); err != nil {

@@ -30,29 +30,14 @@ const (
 const maxGroupDescription = 1024
 
 func (in *GroupInput) validate(create bool) error {
-	if create {
-		switch {
-		case !in.DisplayName.Set:
-			return required("displayName", "Group")
-		case !in.MailEnabled.Set:
-			return required("mailEnabled", "Group")
-		case !in.MailNickname.Set:
-			return required("mailNickname", "Group")
-		case !in.SecurityEnabled.Set:
-			return required("securityEnabled", "Group")
-		}
-	}
-	switch {
-	case in.DisplayName.Set && in.DisplayName.Null:
-		return notNull("displayName", "Group")
-	case in.MailNickname.Set && in.MailNickname.Null:
-		return notNull("mailNickname", "Group")
-	case in.MailEnabled.Set && in.MailEnabled.Null:
-		return notNull("mailEnabled", "Group")
-	case in.SecurityEnabled.Set && in.SecurityEnabled.Null:
-		return notNull("securityEnabled", "Group")
-	case in.IsAssignableToRole.Set && in.IsAssignableToRole.Null:
-		return notNull("isAssignableToRole", "Group")
+	err := checkPresence("Group", create, []presence{
+		presenceOf("displayName", in.DisplayName),
+		presenceOf("mailEnabled", in.MailEnabled),
+		presenceOf("mailNickname", in.MailNickname),
+		presenceOf("securityEnabled", in.SecurityEnabled),
+	}, presenceOf("isAssignableToRole", in.IsAssignableToRole))
+	if err != nil {
+		return err
 	}
 	if in.DisplayName.Set {
 		if in.DisplayName.Value == "" {

@@ -78,29 +78,14 @@ func (in *UserInput) optionalStrings() []optionalString {
 // validate checks every set field; create additionally requires Graph's
 // required properties. It does not hash the password.
 func (in *UserInput) validate(create bool) error {
-	if create {
-		switch {
-		case !in.AccountEnabled.Set:
-			return required("accountEnabled", "User")
-		case !in.DisplayName.Set:
-			return required("displayName", "User")
-		case !in.MailNickname.Set:
-			return required("mailNickname", "User")
-		case !in.UserPrincipalName.Set:
-			return required("userPrincipalName", "User")
-		}
-	}
-	switch {
-	case in.AccountEnabled.Set && in.AccountEnabled.Null:
-		return notNull("accountEnabled", "User")
-	case in.DisplayName.Set && in.DisplayName.Null:
-		return notNull("displayName", "User")
-	case in.UserPrincipalName.Set && in.UserPrincipalName.Null:
-		return notNull("userPrincipalName", "User")
-	case in.MailNickname.Set && in.MailNickname.Null:
-		return notNull("mailNickname", "User")
-	case in.PasswordProfile.Set && in.PasswordProfile.Null:
-		return notNull("passwordProfile", "User")
+	err := checkPresence("User", create, []presence{
+		presenceOf("accountEnabled", in.AccountEnabled),
+		presenceOf("displayName", in.DisplayName),
+		presenceOf("mailNickname", in.MailNickname),
+		presenceOf("userPrincipalName", in.UserPrincipalName),
+	}, presenceOf("passwordProfile", in.PasswordProfile))
+	if err != nil {
+		return err
 	}
 	if in.DisplayName.Set {
 		if in.DisplayName.Value == "" {

@@ -38,8 +38,8 @@ func invalidProp(prop, resource, why string) *Error {
 	return invalid("Invalid value specified for property '%s' of resource '%s': %s.", prop, resource, why)
 }
 
-// required is the error for a property that must be present on create.
-func required(prop, resource string) *Error {
+// requiredProp is the error for a property that must be present on create.
+func requiredProp(prop, resource string) *Error {
 	return invalid("Property '%s' is required when creating a %s.", prop, strings.ToLower(resource[:1])+resource[1:])
 }
 
@@ -47,6 +47,30 @@ func required(prop, resource string) *Error {
 // cleared.
 func notNull(prop, resource string) *Error {
 	return invalidProp(prop, resource, "the property cannot be null")
+}
+
+// presence is one property's Set/Null state, for checkPresence.
+type presence struct {
+	prop      string
+	set, null bool
+}
+
+func presenceOf[T any](prop string, o Optional[T]) presence { return presence{prop, o.Set, o.Null} }
+
+// checkPresence refuses, on create, a required property that is absent,
+// and always an explicit null on a required or non-nullable property.
+func checkPresence(resource string, create bool, required []presence, nonNullable ...presence) error {
+	for _, p := range required {
+		if create && !p.set {
+			return requiredProp(p.prop, resource)
+		}
+	}
+	for _, p := range append(required, nonNullable...) {
+		if p.set && p.null {
+			return notNull(p.prop, resource)
+		}
+	}
+	return nil
 }
 
 // checkLen rejects a string longer than max characters (Unicode code
