@@ -19,7 +19,7 @@ const (
 	KindNotFound
 	// KindConflict: the write collides with existing state (duplicate
 	// userPrincipalName, membership, role assignment, service principal).
-	// Graph's directory answers these with 400 Request_BadRequest, not 409;
+	// Graph's directory answers most with 400 Request_BadRequest, not 409;
 	// see Error.HTTPStatus.
 	KindConflict
 	// KindForbidden: the operation is never allowed on this object, whoever
@@ -73,13 +73,22 @@ func (e *Error) Error() string {
 // Unwrap returns the private cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// HTTPStatus is the status Graph answers for e: 400 for KindInvalid and
-// KindConflict (Graph's directory reports uniqueness violations as 400
-// Request_BadRequest), 404 for KindNotFound, 403 for KindForbidden, and 500
-// for anything else.
+// HTTPStatus is the status Graph answers for e: 400 for KindInvalid; 400
+// for KindConflict too, since Graph's directory reports uniqueness
+// violations as 400 Request_BadRequest (e.g. a duplicate
+// userPrincipalName, microsoftgraph/microsoft-graph-docs#1508), except
+// Request_MultipleObjectsWithSameKeyValue (a second service principal for
+// an appId), which Graph answers with 409 (seen in
+// Azure/reliable-web-app-pattern-java#185 and KelvinTegelaar/CIPP#1142);
+// 404 for KindNotFound; 403 for KindForbidden; 500 otherwise.
 func (e *Error) HTTPStatus() int {
 	switch e.Kind {
-	case KindInvalid, KindConflict:
+	case KindInvalid:
+		return 400
+	case KindConflict:
+		if e.Code == CodeMultipleSameValue {
+			return 409
+		}
 		return 400
 	case KindNotFound:
 		return 404
