@@ -7,43 +7,79 @@
 // HTTP or JSON (internal/graph renders its errors) and never logs or returns
 // passwords or client secrets.
 //
-// # API
+// # Using it
 //
-// Build a Service as a struct literal:
+// Build a Service as a struct literal; only Store is required (Secrets too,
+// for AddPassword):
 //
 //	svc := &directory.Service{Store: st, Secrets: secret.NewHasher(key)}
 //
-// Errors: every rule violation is a *Error{Kind, Code, Message, Err}. Kind is
-// one of KindInvalid, KindNotFound, KindConflict, KindForbidden; Code and
-// Message are what Graph sends (Request_BadRequest, Request_ResourceNotFound
-// with "Resource '<id>' does not exist or one of its queried
-// reference-property objects are not present.", …); Err is the private
-// cause. Error.HTTPStatus gives Graph's status for the kind (conflicts are
-// 400 in Graph's directory, not 409). Any other error is an internal failure.
+// Now, NewID and HashPassword are injectable for tests (nil means time.Now,
+// random v4 UUIDs, and argon2id at secret.DefaultArgon2).
 //
-// PATCH semantics: input structs use Optional[T] (Set, Null, Value): absent,
-// explicit null, or a value. Some(v) and Null[T]() build them.
+// # Errors
 //
-// Users: CreateUser, GetUser (id or userPrincipalName), UpdateUser,
-// DeleteUser, ListUsers, CountUsers.
+// A rule violation is a *Error{Kind, Code, Message, Err}: Kind is one of
+// KindInvalid, KindNotFound, KindConflict, KindForbidden (test with IsKind
+// or errors.As); Code and Message are what Graph sends, e.g.
+// Request_ResourceNotFound with "Resource '<id>' does not exist or one of
+// its queried reference-property objects are not present."; Err is the
+// private cause, for logs only. Error.HTTPStatus gives Graph's status (a
+// conflict is 400 in Graph's directory, except a duplicate service
+// principal, 409). Any other error is an internal failure (500).
+//
+// Input structs use Optional[T] (Set, Null, Value) for PATCH semantics:
+// absent, explicit null, or a value; build them with Some(v) and Null[T]().
+//
+// # API
+//
+// Users: CreateUser, GetUser (id, or userPrincipalName when the key is not
+// GUID-shaped), UpdateUser, DeleteUser, ListUsers, CountUsers.
+//
 // Groups: CreateGroup, GetGroup, UpdateGroup, DeleteGroup, ListGroups,
 // CountGroups; AddMember, RemoveMember, ListMembers, CountMembers,
 // ListMemberOf (groups and directory roles, as MemberOfObject).
+//
 // Roles: RoleDefinitions, RoleDefinitionByID, RoleDefinitionByName (the
-// built-in catalogue); CreateRoleAssignment, GetRoleAssignment,
+// built-in catalogue, role_catalogue.go, each entry citing Microsoft's
+// permissions reference); CreateRoleAssignment, GetRoleAssignment,
 // DeleteRoleAssignment, ListRoleAssignments; ListDirectoryRoles,
 // GetDirectoryRole, ListDirectoryRoleMembers; EffectiveRoles (template ids
 // for the wids claim).
-// Applications: CreateApplication, GetApplication, UpdateApplication,
-// DeleteApplication, ListApplications; AddPassword, RemovePassword,
-// ListPasswords; CreateServicePrincipal, GetServicePrincipal,
-// ListServicePrincipals, DeleteServicePrincipal; GrantAppRole,
-// GrantAppPermission, ListAppRoleAssignments, RevokeAppRoleAssignment;
-// EnsureBuiltins.
 //
-// Deviations from the agreed API (/tmp/directory-api.md), all additive:
-// ListMemberOf returns store.Page[MemberOfObject] (a group or a
-// DirectoryRole) because store.DirectoryObject cannot hold a role;
-// Error.HTTPStatus, IsKind, Some, Null, ListPasswords and Service.TenantID
-// are extra.
+// Applications: CreateApplication, GetApplication, UpdateApplication,
+// DeleteApplication, ListApplications (object id or appId wherever an
+// application is addressed); AddPassword, RemovePassword, ListPasswords;
+// CreateServicePrincipal, GetServicePrincipal, ListServicePrincipals,
+// DeleteServicePrincipal; GrantAppRole, GrantAppPermission,
+// ListAppRoleAssignments, RevokeAppRoleAssignment; EnsureBuiltins.
+//
+// # Rules worth knowing
+//
+//   - Creating a user without a password is one insert: no reads.
+//     A password is hashed (argon2id) before any transaction starts.
+//   - Any update that sets a password moves signInSessionsValidFromDateTime
+//     (and refreshTokensValidFromDateTime) to now, never backwards.
+//   - Group membership is static; "DynamicMembership" is refused. A group
+//     cannot be nested into itself or into any group already nested inside
+//     it; a role-assignable group cannot contain groups (Entra's rule), so
+//     a role's holders are a role-assignable group's direct members.
+//   - isAssignableToRole is set at creation only and needs securityEnabled.
+//   - Role assignments: tenant scope "/" only; principals are users,
+//     service principals and role-assignable groups.
+//   - Directory roles: every built-in role is activated, always; its
+//     directoryRole id is a stable name-based UUID (see DirectoryRole).
+//   - App role grants only on the built-in resource APIs (Graph, Vigil),
+//     whose service principals EnsureBuiltins creates and which cannot be
+//     deleted.
+//
+// # Deviations from the agreed API (/tmp/directory-api.md)
+//
+// All additive: ListMemberOf returns store.Page[MemberOfObject] (a group or
+// a DirectoryRole) because store.DirectoryObject cannot hold a role;
+// Error.HTTPStatus, IsKind, Some, Null, ListPasswords, TenantScope,
+// DefaultSecretLifetime, the Action* and GroupType* constants, the Code*
+// constants and Service.TenantID are extra. GrantAppRole also accepts a
+// permission name in place of its GUID, and GrantAppPermission accepts a
+// resource's application ID URI as well as its appId.
 package directory
