@@ -86,7 +86,9 @@ type Not struct {
 // Compare is `Prop Op Value`. Prop is a property path with '/' separators
 // (e.g. "initiatedBy/user/id"). Inside an Any lambda, a path relative to the
 // lambda variable is stored without the variable: `t/id` becomes "id" and
-// the bare variable `x` becomes "".
+// the bare variable `x` becomes "". A path ending in "/$count" (e.g.
+// "assignedLicenses/$count") compares the size of a collection; its Value is
+// then always a LitInt.
 type Compare struct {
 	Prop  string
 	Op    CompareOp
@@ -149,10 +151,18 @@ func (*Any) isExpr()     {}
 type OrderBy struct {
 	Prop string
 	Desc bool
+	P    int // byte offset of Prop in the $orderby text
 }
 
 // SearchTerm is one `"prop:value"` clause of $search.
+//
+// A $search value is a disjunction of conjunctions: AND binds tighter than
+// OR, so `"a:1" AND "b:2" OR "c:3"` means (a:1 AND b:2) OR c:3. Or is true on
+// a term that follows OR, i.e. on the first term of every AND group but the
+// first. A backend that supports only AND must refuse terms with Or set.
 type SearchTerm struct {
 	Prop  string
-	Value string
+	Value string // the text after the first ':', trimmed of spaces; never empty
+	Or    bool   // the term was joined to the previous one with OR, not AND
+	P     int    // byte offset of Prop in the $search text
 }
