@@ -1,0 +1,112 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect holds everything that differs between SQLite and PostgreSQL. The
+// SQL text itself is shared: both drivers bind the numbered placeholders
+// $1, $2, … by ordinal (modernc.org/sqlite maps SQLite's "$NNN" parameter
+// names to argument NNN), both accept TRUE/FALSE, row values, RETURNING,
+// ON CONFLICT, recursive CTEs and LIKE … ESCAPE, and the schemas make text
+// comparison bytewise on both (BINARY in SQLite, COLLATE "C" in PostgreSQL).
+// What remains is listed here; nothing rewrites SQL after it is written.
+type dialect struct {
+	name  string
+	goose goose.Dialect
+
+	// forUpdate is appended to the SELECT of a read-modify-write so that
+	// concurrent updaters queue on the row lock (PostgreSQL). SQLite needs
+	// none: its write transactions start with BEGIN IMMEDIATE on the single
+	// write connection and so never overlap.
+	forUpdate string
+
+	// writeTx is the isolation of the Store's own multi-statement writes
+	// (UpdateUser…): read committed plus row locks in PostgreSQL, so that
+	// contending updaters wait rather than fail. inTx is InTx's isolation:
+	// serializable, as in dex, so that check-then-write logic (cycle checks)
+	// is safe; its serialization failures are retried.
+	writeTx, inTx *sql.TxOptions
+
+	// timeArg converts a (UTC, microsecond) time to the column's stored form.
+	timeArg func(time.Time) any
+
+	// jsonElems returns a FROM item that yields the string elements of the
+	// JSON array expression col as column "je.value". elemFold lower-cases
+	// such an element in SQL, ASCII only in both dialects (SQLite's lower()
+	// folds only ASCII; PostgreSQL's does the same under COLLATE "C").
+	jsonElems func(col string) string
+	elemFold  string
+
+	// code extracts the error class of a driver error.
+	code func(error) errClass
+}
+
+// errClass is the database-independent meaning of a driver error.
+type errClass int
+
+const (
+	errOther      errClass = iota
+	errUnique              // unique or primary key violation
+	errForeignKey          // foreign key violation
+	errRetry               // serialization failure or deadlock: run again
+)
+
+var sqliteDialect = &dialect{
+	name:      "sqlite",
+	goose:     goose.DialectSQLite3,
+	forUpdate: "",
+	writeTx:   nil, // BEGIN IMMEDIATE comes from the write pool's _txlock
+	inTx:      nil,
+	timeArg: func(t time.Time) any {
+		return t.Format(sqliteTimeLayout)
+	},
+	jsonElems: func(col string) string { return "json_each(" + col + ") AS je" },
+	elemFold:  "lower(je.value)",
+	code: func(err error) errClass {
+		var se *sqlite.Error
+		if !errors.As(err, &se) {
+			return errOther
+		}
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return errUnique
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return errForeignKey
+		}
+		return errOther
+	},
+}
+
+var postgresDialect = &dialect{
+	name:      "postgres",
+	goose:     goose.DialectPostgres,
+	forUpdate: " FOR UPDATE",
+	writeTx:   &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	inTx:      &sql.TxOptions{Isolation: sql.LevelSerializable},
+	timeArg:   func(t time.Time) any { return t },
+	jsonElems: func(col string) string { return "jsonb_array_elements_text(" + col + ") AS je(value)" },
+	elemFold:  `lower(je.value COLLATE "C")`,
+	code: func(err error) errClass {
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) {
+			return errOther
+		}
+		switch pe.Code {
+		case "23505": // unique_violation
+			return errUnique
+		case "23503": // foreign_key_violation
+			return errForeignKey
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return errRetry
+		}
+		return errOther
+	},
+}

@@ -1,0 +1,417 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/vigil-idp/vigil/internal/odata"
+)
+
+// This file compiles an OData $filter AST and $search terms to SQL shared
+// by both dialects. The semantics, identical on SQLite and PostgreSQL:
+//
+//   - Strings compare case-insensitively: the column side is a *_lower
+//     shadow column holding strings.ToLower of the value, the literal is
+//     lower-cased the same way in Go, and the comparison is bytewise
+//     (code point order), so eq/ne/in/ge/le/gt/lt and ordering agree on
+//     both databases and every eq, in and startsWith on an indexed property
+//     is an index lookup or range scan.
+//   - startsWith(p, 'v') is the range p >= 'v' AND p < 'v'' (v with its last
+//     character incremented), which is exact in code point order and uses
+//     the index; endsWith and contains are LIKE with %, _ and \ escaped.
+//   - id and appId compare exactly, except that a literal that parses as a
+//     GUID is first put in the canonical lower-case form Vigil stores.
+//   - Logic is two-valued. A NULL property matches `eq null`, `ne v`,
+//     `not (p eq v)` and the negation of any comparison, and nothing else:
+//     `p ne 'x'` includes objects whose p is unset, exactly as
+//     `not (p eq 'x')` does (NOT is pushed down to the leaves, so SQL's
+//     three-valued logic never shows through).
+//   - Inside c/any(x: …) on a JSON string collection, elements compare with
+//     ASCII-only case folding (SQL lower() on both dialects).
+//   - Values are always bound as parameters.
+
+// colType is how a property is stored and compared.
+type colType uint8
+
+const (
+	typeString colType = iota // case-insensitive string (a *_lower column)
+	typeID                    // exact string; GUID literals canonicalised
+	typeBool
+	typeTime
+	typeList // JSON array of strings: any(), eq null, ne null
+)
+
+// column maps one Graph property to SQL.
+type column struct {
+	expr     string // alias-qualified SQL expression compared and sorted on
+	typ      colType
+	nullable bool
+	order    bool                // may appear in $orderby (scalar, NOT NULL)
+	fold     func(string) string // folds literals for typeString
+}
+
+func strCol(expr string) column { return column{expr: expr, typ: typeString, order: true, fold: fold} }
+func nstrCol(expr string) column {
+	return column{expr: expr, typ: typeString, nullable: true, fold: fold}
+}
+func idCol(expr string) column   { return column{expr: expr, typ: typeID, order: true} }
+func boolCol(expr string) column { return column{expr: expr, typ: typeBool} }
+func timeCol(expr string) column { return column{expr: expr, typ: typeTime, order: true} }
+func ntimeCol(expr string) column {
+	return column{expr: expr, typ: typeTime, nullable: true}
+}
+func listCol(expr string) column { return column{expr: expr, typ: typeList, nullable: true} }
+
+// exact is the fold of strings compared as written (phone numbers).
+func exact(s string) string { return s }
+
+// props indexes columns by lower-cased Graph property name (Graph matches
+// property names case-insensitively).
+func props(m map[string]column) map[string]column {
+	out := make(map[string]column, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
+// sqlBuilder accumulates SQL text and its bound arguments.
+type sqlBuilder struct {
+	strings.Builder
+	args []any
+}
+
+// arg binds v and returns its placeholder.
+func (b *sqlBuilder) arg(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+// unsupported is an *odata.Error wrapping odata.ErrUnsupported.
+func unsupported(option string, pos int, format string, a ...any) error {
+	return &odata.Error{Option: option, Pos: pos, Msg: fmt.Sprintf(format, a...), Err: odata.ErrUnsupported}
+}
+
+// invalid is an *odata.Error for a well-formed but ill-typed expression.
+func invalid(option string, pos int, format string, a ...any) error {
+	return &odata.Error{Option: option, Pos: pos, Msg: fmt.Sprintf(format, a...)}
+}
+
+// compiler writes one entity's filter into b.
+type compiler struct {
+	d     *dialect
+	b     *sqlBuilder
+	props map[string]column
+	elem  *column // the lambda variable inside any()
+}
+
+// where writes the filter and the search terms, ANDed, as one condition.
+func (c *compiler) where(f odata.Expr, search []odata.SearchTerm) error {
+	c.b.WriteString("(")
+	if f == nil && len(search) == 0 {
+		c.b.WriteString("TRUE")
+	}
+	if f != nil {
+		if err := c.expr(f, false); err != nil {
+			return err
+		}
+	}
+	for i, t := range search {
+		if i > 0 || f != nil {
+			c.b.WriteString(" AND ")
+		}
+		col, ok := c.props[strings.ToLower(t.Prop)]
+		if !ok || col.typ != typeString {
+			return unsupported("$search", 0, "cannot search on property %q", t.Prop)
+		}
+		fmt.Fprintf(c.b, "%s LIKE %s ESCAPE '\\'", col.expr, c.b.arg("%"+escapeLike(col.fold(t.Value))+"%"))
+	}
+	c.b.WriteString(")")
+	return nil
+}
+
+// expr writes e, or its negation when neg is set.
+func (c *compiler) expr(e odata.Expr, neg bool) error {
+	switch e := e.(type) {
+	case *odata.And:
+		return c.junction(e.Left, e.Right, neg, " AND ", " OR ")
+	case *odata.Or:
+		return c.junction(e.Left, e.Right, neg, " OR ", " AND ")
+	case *odata.Not:
+		return c.expr(e.X, !neg)
+	case *odata.Compare:
+		return c.compare(e, neg)
+	case *odata.In:
+		return c.in(e, neg)
+	case *odata.Func:
+		return c.fn(e, neg)
+	case *odata.Any:
+		return c.any(e, neg)
+	case nil:
+		return invalid("$filter", 0, "empty expression")
+	}
+	return unsupported("$filter", e.Pos(), "unsupported expression %T", e)
+}
+
+// junction writes l op r, or by De Morgan (not l) negOp (not r).
+func (c *compiler) junction(l, r odata.Expr, neg bool, op, negOp string) error {
+	if neg {
+		op = negOp
+	}
+	c.b.WriteString("(")
+	if err := c.expr(l, neg); err != nil {
+		return err
+	}
+	c.b.WriteString(op)
+	if err := c.expr(r, neg); err != nil {
+		return err
+	}
+	c.b.WriteString(")")
+	return nil
+}
+
+func (c *compiler) lookup(prop string, pos int) (column, error) {
+	if c.elem != nil {
+		if prop != "" {
+			return column{}, unsupported("$filter", pos, "inside any() only the lambda variable may be used, not %q", prop)
+		}
+		return *c.elem, nil
+	}
+	col, ok := c.props[strings.ToLower(prop)]
+	if !ok {
+		return column{}, unsupported("$filter", pos, "cannot filter on property %q", prop)
+	}
+	return col, nil
+}
+
+var negated = map[odata.CompareOp]odata.CompareOp{
+	odata.OpEq: odata.OpNe, odata.OpNe: odata.OpEq,
+	odata.OpGt: odata.OpLe, odata.OpLe: odata.OpGt,
+	odata.OpLt: odata.OpGe, odata.OpGe: odata.OpLt,
+}
+
+var sqlOps = map[odata.CompareOp]string{
+	odata.OpEq: "=", odata.OpNe: "<>", odata.OpGt: ">", odata.OpGe: ">=", odata.OpLt: "<", odata.OpLe: "<=",
+}
+
+func (c *compiler) compare(e *odata.Compare, neg bool) error {
+	col, err := c.lookup(e.Prop, e.P)
+	if err != nil {
+		return err
+	}
+	if _, ok := sqlOps[e.Op]; !ok {
+		return unsupported("$filter", e.P, "unknown operator %q", e.Op)
+	}
+	if e.Value.Kind == odata.LitNull {
+		if e.Op != odata.OpEq && e.Op != odata.OpNe {
+			return invalid("$filter", e.P, "null can only be compared with eq or ne")
+		}
+		isNull := (e.Op == odata.OpEq) != neg
+		switch {
+		case !col.nullable && isNull:
+			c.b.WriteString("FALSE")
+		case !col.nullable:
+			c.b.WriteString("TRUE")
+		case isNull:
+			c.b.WriteString(col.expr + " IS NULL")
+		default:
+			c.b.WriteString(col.expr + " IS NOT NULL")
+		}
+		return nil
+	}
+	if col.typ == typeList {
+		return unsupported("$filter", e.P, "property %q is a collection: use %s/any(…)", e.Prop, e.Prop)
+	}
+	if (col.typ == typeID || col.typ == typeBool) && e.Op != odata.OpEq && e.Op != odata.OpNe {
+		return unsupported("$filter", e.P, "operator %s is not supported on property %q", e.Op, e.Prop)
+	}
+	v, err := c.value(col, e.Value, e.Prop)
+	if err != nil {
+		return err
+	}
+	// A NULL property fails every comparison except ne; negation flips
+	// both the operator and whether NULL matches.
+	op := e.Op
+	matchNull := (op == odata.OpNe) != neg
+	if neg {
+		op = negated[op]
+	}
+	c.orNull(col, matchNull, col.expr+" "+sqlOps[op]+" "+c.b.arg(v))
+	return nil
+}
+
+// orNull writes cond, widened to NULL values of col when matchNull is set.
+func (c *compiler) orNull(col column, matchNull bool, cond string) {
+	if matchNull && col.nullable {
+		c.b.WriteString("(" + col.expr + " IS NULL OR " + cond + ")")
+		return
+	}
+	c.b.WriteString(cond)
+}
+
+func (c *compiler) in(e *odata.In, neg bool) error {
+	col, err := c.lookup(e.Prop, e.P)
+	if err != nil {
+		return err
+	}
+	if col.typ == typeList {
+		return unsupported("$filter", e.P, "property %q is a collection: use %s/any(…)", e.Prop, e.Prop)
+	}
+	var vals []string
+	hasNull := false
+	for _, lit := range e.Values {
+		if lit.Kind == odata.LitNull {
+			hasNull = true
+			continue
+		}
+		v, err := c.value(col, lit, e.Prop)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, c.b.arg(v))
+	}
+	nullOK := hasNull && col.nullable
+	switch {
+	case !neg && len(vals) == 0 && nullOK:
+		c.b.WriteString(col.expr + " IS NULL")
+	case !neg && len(vals) == 0:
+		c.b.WriteString("FALSE")
+	case !neg && nullOK:
+		c.b.WriteString("(" + col.expr + " IS NULL OR " + col.expr + " IN (" + strings.Join(vals, ", ") + "))")
+	case !neg:
+		c.b.WriteString(col.expr + " IN (" + strings.Join(vals, ", ") + ")")
+	case len(vals) == 0 && nullOK:
+		c.b.WriteString(col.expr + " IS NOT NULL")
+	case len(vals) == 0:
+		c.b.WriteString("TRUE")
+	default:
+		c.orNull(col, !hasNull, col.expr+" NOT IN ("+strings.Join(vals, ", ")+")")
+	}
+	return nil
+}
+
+func (c *compiler) fn(e *odata.Func, neg bool) error {
+	col, err := c.lookup(e.Prop, e.P)
+	if err != nil {
+		return err
+	}
+	if col.typ != typeString {
+		return unsupported("$filter", e.P, "%s is not supported on property %q", e.Name, e.Prop)
+	}
+	if e.Value.Kind != odata.LitString {
+		return invalid("$filter", e.Value.P, "%s needs a string literal", e.Name)
+	}
+	s := col.fold(e.Value.Value.(string))
+	if !utf8.ValidString(s) {
+		return invalid("$filter", e.Value.P, "%s needs valid UTF-8", e.Name)
+	}
+	var cond string
+	switch e.Name {
+	case odata.FuncStartsWith:
+		cond = col.expr + " >= " + c.b.arg(s)
+		if end, ok := prefixEnd(s); ok {
+			cond = "(" + cond + " AND " + col.expr + " < " + c.b.arg(end) + ")"
+		}
+	case odata.FuncEndsWith:
+		cond = col.expr + " LIKE " + c.b.arg("%"+escapeLike(s)) + ` ESCAPE '\'`
+	case odata.FuncContains:
+		cond = col.expr + " LIKE " + c.b.arg("%"+escapeLike(s)+"%") + ` ESCAPE '\'`
+	default:
+		return unsupported("$filter", e.P, "unknown function %q", e.Name)
+	}
+	if neg {
+		cond = "NOT (" + cond + ")"
+	}
+	c.orNull(col, neg, cond)
+	return nil
+}
+
+func (c *compiler) any(e *odata.Any, neg bool) error {
+	if c.elem != nil {
+		return unsupported("$filter", e.P, "nested any() is not supported")
+	}
+	col, err := c.lookup(e.Prop, e.P)
+	if err != nil {
+		return err
+	}
+	if col.typ != typeList {
+		return unsupported("$filter", e.P, "any() needs a collection property, not %q", e.Prop)
+	}
+	if neg {
+		c.b.WriteString("NOT ")
+	}
+	c.b.WriteString("EXISTS (SELECT 1 FROM " + c.d.jsonElems(col.expr))
+	if e.Pred != nil {
+		c.b.WriteString(" WHERE ")
+		inner := compiler{d: c.d, b: c.b, props: c.props, elem: &column{
+			expr: c.d.elemFold, typ: typeString, nullable: true, fold: asciiFold,
+		}}
+		if err := inner.expr(e.Pred, false); err != nil {
+			return err
+		}
+	}
+	c.b.WriteString(")")
+	return nil
+}
+
+// value converts a literal to the argument compared with col.
+func (c *compiler) value(col column, lit odata.Literal, prop string) (any, error) {
+	switch col.typ {
+	case typeString:
+		if s, ok := lit.Value.(string); ok && (lit.Kind == odata.LitString || lit.Kind == odata.LitGUID) {
+			return col.fold(s), nil
+		}
+	case typeID:
+		if s, ok := lit.Value.(string); ok && (lit.Kind == odata.LitString || lit.Kind == odata.LitGUID) {
+			return canonicalID(s), nil
+		}
+	case typeBool:
+		if b, ok := lit.Value.(bool); ok && lit.Kind == odata.LitBool {
+			return b, nil
+		}
+	case typeTime:
+		if t, ok := lit.Value.(time.Time); ok && lit.Kind == odata.LitDateTime {
+			return c.d.timeArg(stored(t)), nil
+		}
+	}
+	return nil, invalid("$filter", lit.P, "literal of the wrong type for property %q", prop)
+}
+
+// canonicalID lower-cases a GUID the way Vigil generates them; any other
+// string is compared as written.
+func canonicalID(s string) string {
+	if u, err := uuid.Parse(s); err == nil && len(s) == 36 {
+		return u.String()
+	}
+	return s
+}
+
+// escapeLike escapes LIKE's wildcards and its escape character '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// prefixEnd returns the least string greater than every string that starts
+// with the valid UTF-8 string p (p with its last incrementable character
+// incremented), or false when there is none. The result is valid UTF-8 too,
+// which PostgreSQL requires of text parameters.
+func prefixEnd(p string) (string, bool) {
+	r := []rune(p)
+	for i := len(r) - 1; i >= 0; i-- {
+		next := r[i] + 1
+		if next == 0xD800 { // skip the surrogate block
+			next = 0xE000
+		}
+		if next <= unicode.MaxRune {
+			r[i] = next
+			return string(r[:i+1]), true
+		}
+	}
+	return "", false
+}

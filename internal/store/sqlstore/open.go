@@ -1,0 +1,225 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// Store is the database/sql implementation of store.Store. Its own methods
+// run each in their own transaction (reads on a read pool, writes on the
+// write pool); InTx groups several into one. It is safe for concurrent use.
+type Store struct {
+	txn // the Store-level view: no open transaction
+
+	d   *dialect
+	wdb *sql.DB // writes; in SQLite a single connection, so writers queue
+	rdb *sql.DB // reads; in PostgreSQL the same pool as wdb
+	now func() time.Time
+	log *slog.Logger
+
+	attempts int // runs of a transaction that keeps hitting errRetry
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	now      func() time.Time
+	log      *slog.Logger
+	maxConns int
+	retries  int
+}
+
+// WithClock sets the clock the store reads when it must fill in a time the
+// caller left zero (CreatedDateTime of new objects). Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// WithLogger sets where the store logs migrations and retried
+// transactions. Default slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.log = l }
+}
+
+// WithMaxOpenConns bounds the connection pool: the PostgreSQL pool, or the
+// SQLite read pool (SQLite always writes through one connection). Default
+// 20 for PostgreSQL and max(4, 2×GOMAXPROCS) for SQLite reads.
+func WithMaxOpenConns(n int) Option {
+	return func(c *config) { c.maxConns = n }
+}
+
+// WithMaxAttempts sets how many times a transaction that hits a
+// PostgreSQL serialization failure or deadlock (SQLSTATE 40001, 40P01) is
+// run in all before the error is returned. Default 10.
+func WithMaxAttempts(n int) Option {
+	return func(c *config) { c.retries = n }
+}
+
+// Open opens the database named by dsn and brings its schema up to date:
+//
+//	sqlite:///abs/path/vigil.db     SQLite file (created, mode 0600, if absent)
+//	sqlite://relative/path/vigil.db SQLite file relative to the working directory
+//	postgres://user@host:5432/db?sslmode=disable   PostgreSQL (also postgresql://)
+//
+// A PostgreSQL URL may carry libpq parameters understood by pgx, and any
+// other parameter (search_path=…) is sent as a run-time setting. Migrations
+// run under a PostgreSQL advisory lock, so several nodes may start at once.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	cfg := config{now: time.Now, log: slog.Default(), retries: 10}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.retries < 1 {
+		cfg.retries = 1
+	}
+	s := &Store{now: cfg.now, log: cfg.log, attempts: cfg.retries}
+	s.txn = txn{s: s}
+	var err error
+	scheme, rest, _ := strings.Cut(dsn, "://")
+	switch scheme {
+	case "sqlite":
+		s.d = sqliteDialect
+		s.wdb, s.rdb, err = openSQLite(rest, cfg.maxConns)
+	case "postgres", "postgresql":
+		s.d = postgresDialect
+		s.wdb, err = openPostgres(dsn, cfg.maxConns)
+		s.rdb = s.wdb
+	default:
+		return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q: want sqlite:// or postgres://", scheme)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.wdb.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: connect %s: %w", s.d.name, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string, readConns int) (w, r *sql.DB, err error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, nil, fmt.Errorf("sqlstore: bad sqlite path %q: want sqlite:///abs/path.db or sqlite://rel/path.db", path)
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, fmt.Errorf("sqlstore: create database directory: %w", err)
+		}
+	}
+	// Create the file ourselves so that it (and the -wal and -shm files,
+	// which SQLite creates with the database file's mode) is private.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: create database file: %w", err)
+	}
+	f.Close()
+
+	// busy_timeout comes first (the driver orders it so); synchronous=FULL
+	// syncs the WAL on every commit, so an acknowledged write survives a
+	// crash or power loss.
+	common := url.Values{"_pragma": {
+		"busy_timeout(10000)",
+		"foreign_keys(1)",
+		"synchronous(FULL)",
+		"temp_store(MEMORY)",
+		"cache_size(-32000)",
+	}}
+	wq := url.Values{"_pragma": append([]string{"journal_mode(WAL)"}, common["_pragma"]...), "_txlock": {"immediate"}}
+	rq := url.Values{"_pragma": append([]string{"query_only(1)"}, common["_pragma"]...)}
+
+	w, err = sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// Switch to WAL before any reader connects.
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+
+	r, err = sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	if readConns <= 0 {
+		readConns = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
+	r.SetConnMaxIdleTime(5 * time.Minute)
+	return w, r, nil
+}
+
+func openPostgres(dsn string, maxConns int) (*sql.DB, error) {
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx's parse errors never echo the password.
+		return nil, fmt.Errorf("sqlstore: parse postgres URL: %w", err)
+	}
+	db := stdlib.OpenDB(*cc)
+	if maxConns <= 0 {
+		maxConns = 20
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(max(2, maxConns/2))
+	db.SetConnMaxLifetime(30 * time.Minute)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return db, nil
+}
+
+// Dialect names the database behind s: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.wdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	if s.rdb != s.wdb {
+		if err := s.rdb.PingContext(ctx); err != nil {
+			return fmt.Errorf("sqlstore: ping: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the connection pools. (SQLite folds the WAL back into the
+// database file when its last connection closes.)
+func (s *Store) Close() error {
+	var errs []error
+	if s.rdb != s.wdb {
+		errs = append(errs, s.rdb.Close())
+	}
+	errs = append(errs, s.wdb.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// txn implements store.Tx. Inside InTx, tx is the open transaction and
+// every method runs in it. At the Store level tx is nil: reads go to the
+// read pool, a single-statement write is autocommitted on the write pool
+// and a read-modify-write opens a transaction of its own.
+type txn struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// rq is where reads go.
+func (t *txn) rq() querier {
+	if t.tx != nil {
+		return t.tx
+	}
+	return t.s.rdb
+}
+
+// exec runs one writing statement.
+func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.tx != nil {
+		return t.tx.ExecContext(ctx, query, args...)
+	}
+	var res sql.Result
+	err := t.s.retry(ctx, func() error {
+		var err error
+		res, err = t.s.wdb.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// write runs fn in t's transaction, or at the Store level in a new write
+// transaction (which may run fn again after a serialization failure).
+func (t *txn) write(ctx context.Context, fn func(q querier) error) error {
+	if t.tx != nil {
+		return fn(t.tx)
+	}
+	return t.s.transact(ctx, t.s.d.writeTx, func(tx *sql.Tx) error { return fn(tx) })
+}
+
+// InTx runs fn in one transaction, committed (durably: SQLite syncs its WAL,
+// PostgreSQL its commit record) when fn returns nil and rolled back
+// otherwise; fn's error is returned unchanged. In PostgreSQL the
+// transaction is SERIALIZABLE and is run again, up to WithMaxAttempts times
+// with a short jittered pause, after a serialization failure or deadlock,
+// so fn must be safe to repeat. In SQLite transactions never overlap (one
+// write connection, BEGIN IMMEDIATE), so they are serializable by
+// construction and are not retried.
+//
+// fn must do all its work through tx: calling the Store's own write methods
+// from inside fn waits for the write connection fn holds (SQLite) or runs
+// outside the transaction (PostgreSQL).
+func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.transact(ctx, s.d.inTx, func(tx *sql.Tx) error {
+		return fn(&txn{s: s, tx: tx})
+	})
+}
+
+// transact runs fn in a transaction on the write pool, retrying it when the
+// database asks for a retry.
+func (s *Store) transact(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	return s.retry(ctx, func() (err error) {
+		tx, err := s.wdb.BeginTx(ctx, opts)
+		if err != nil {
+			return fmt.Errorf("sqlstore: begin: %w", err)
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				tx.Rollback()
+				panic(p)
+			}
+		}()
+		if err := fn(tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlstore: commit: %w", err)
+		}
+		return nil
+	})
+}
+
+// retry runs f until it succeeds, fails for a reason other than a
+// serialization failure or deadlock, or has run s.attempts times.
+func (s *Store) retry(ctx context.Context, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || attempt >= s.attempts || s.d.code(err) != errRetry {
+			return err
+		}
+		// Equal jitter on an exponential base: 0.5–1 ms, 1–2 ms, … ≤ 32 ms.
+		base := min(time.Millisecond<<(attempt-1), 32*time.Millisecond)
+		pause := base/2 + rand.N(base/2)
+		s.log.Debug("sqlstore: retrying transaction", "attempt", attempt, "pause", pause, "err", err)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// classify wraps err from a write for op: unique violations become
+// store.ErrConflict and foreign key violations store.ErrNotFound (the
+// referenced group, user or principal does not exist); the driver error
+// stays in the chain.
+func (t *txn) classify(op string, err error) error {
+	switch t.s.d.code(err) {
+	case errUnique:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, store.ErrConflict, err)
+	case errForeignKey:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, store.ErrNotFound, err)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
+
+// affected turns a write that changed no row into store.ErrNotFound.
+func affected(op string, res sql.Result, err error) error {
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: %s: %w", op, store.ErrNotFound)
+	}
+	return nil
+}
+
+// notFound maps sql.ErrNoRows to store.ErrNotFound.
+func notFound(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: %s: %w", op, store.ErrNotFound)
+	}
+	return fmt.Errorf("sqlstore: %s: %w", op, err)
+}
