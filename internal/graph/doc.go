@@ -1,0 +1,33 @@
+// Package graph serves Vigil's Microsoft-Graph-compatible HTTP API at
+// <issuer>/v1.0: users, groups and memberships, role management and
+// directory roles, applications and service principals.
+//
+// It owns the Graph wire format: JSON shapes with @odata.context,
+// @odata.type, @odata.count and absolute @odata.nextLink (whose opaque
+// $skiptoken wraps the store's cursor); the Graph error envelope, rendered
+// by one writer from *Error values; the request-id and client-request-id
+// headers; the system query options ($filter, $select, $top, $orderby,
+// $count, $search, $skiptoken), checked against per-collection schemas
+// with Graph's advanced-query rules (ConsistencyLevel: eventual); the
+// per-route table of Graph application permissions; and the decoding of
+// request bodies into directory inputs (absent, null or a value).
+//
+// It does not know business rules (internal/directory decides what is
+// valid and stores it), how tokens are verified (an Authenticator, such as
+// internal/oauth's Verifier, does), how queries become SQL (internal/store
+// backends compile the odata AST), or what any permission grants beyond
+// the route table.
+//
+// Build an API as a struct literal and mount it:
+//
+//	api := &graph.API{
+//		Directory: dirService,        // *directory.Service
+//		Auth:      verifier,          // *oauth.Verifier
+//		BaseURL:   issuer + "/v1.0",
+//		Logger:    logger,
+//	}
+//	api.Mount(mux)
+//
+// References to "reference §n" are to the project's
+// reference/entra-revocation.md, which cites the Graph documentation.
+package graph
