@@ -2,7 +2,8 @@ package directory
 
 import (
 	"context"
-	"errors"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +27,8 @@ type Store interface {
 
 // Service applies the directory's business rules on top of a Store. Build it
 // as a struct literal; the zero values of the optional fields are sensible.
-// A Service is safe for concurrent use.
+// A Service is safe for concurrent use and must not be copied after first
+// use.
 type Service struct {
 	// Store is the backend. Required.
 	Store Store
@@ -44,9 +46,10 @@ type Service struct {
 	// roles (see DirectoryRole), so they differ between tenants as in
 	// Entra. Empty gives every Vigil install the same ids.
 	TenantID string
-}
 
-var errNotImplemented = errors.New("directory: not implemented")
+	hashOnce  sync.Once
+	hashSlots chan struct{} // bounds concurrent password hashes
+}
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {
@@ -62,7 +65,19 @@ func (s *Service) newID() string {
 	return uuid.NewString()
 }
 
-func (s *Service) hashPassword(pw string) (string, error) {
+// hashPassword hashes pw, running at most GOMAXPROCS hashes at once per
+// Service: argon2id at secret.DefaultArgon2 takes 64 MiB and tens of
+// milliseconds of CPU per hash, so a burst of password writes would
+// otherwise allocate 64 MiB per concurrent request and slow every hash.
+// Waiting for a slot honours ctx.
+func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
+	s.hashOnce.Do(func() { s.hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0)) })
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-s.hashSlots }()
 	if s.HashPassword != nil {
 		return s.HashPassword(pw)
 	}

@@ -193,13 +193,13 @@ func (in *UserInput) apply(u *store.User, hash string, now func() time.Time) {
 	}
 }
 
-// passwordHash validates nothing; it hashes the input's new password, if
-// any, outside any transaction (argon2id is deliberately slow).
-func (s *Service) passwordHash(in *UserInput) (string, error) {
+// passwordHash hashes the input's new password, if any, outside any
+// transaction (argon2id is deliberately slow); it validates nothing.
+func (s *Service) passwordHash(ctx context.Context, in *UserInput) (string, error) {
 	if !in.PasswordProfile.has() || in.PasswordProfile.Value.Password == "" {
 		return "", nil
 	}
-	h, err := s.hashPassword(in.PasswordProfile.Value.Password)
+	h, err := s.hashPassword(ctx, in.PasswordProfile.Value.Password)
 	if err != nil {
 		return "", fmt.Errorf("directory: hash password: %w", err)
 	}
@@ -216,7 +216,7 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, err
 	if err := in.validate(true); err != nil {
 		return store.User{}, err
 	}
-	hash, err := s.passwordHash(&in)
+	hash, err := s.passwordHash(ctx, &in)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -268,7 +268,7 @@ func (s *Service) UpdateUser(ctx context.Context, idOrUPN string, in UserInput) 
 	if err := in.validate(false); err != nil {
 		return store.User{}, err
 	}
-	hash, err := s.passwordHash(&in)
+	hash, err := s.passwordHash(ctx, &in)
 	if err != nil {
 		return store.User{}, err
 	}
