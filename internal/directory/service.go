@@ -40,7 +40,9 @@ type Service struct {
 	// Secrets makes the keyed hashes of client secrets. Required by
 	// AddPassword.
 	Secrets *secret.Hasher
-	// NewID returns a new object id; nil means a random (v4) UUID.
+	// NewID returns a new object id; nil means a random (v4) UUID. It must
+	// return canonical GUIDs: Graph ids are GUIDs, and lookups use the GUID
+	// shape to tell an id from a userPrincipalName.
 	NewID func() string
 	// TenantID, when set, is mixed into the ids of activated directory
 	// roles (see DirectoryRole), so they differ between tenants as in

@@ -2,7 +2,13 @@ package directory
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,5 +267,59 @@ func TestSecretsNeverInUserErrors(t *testing.T) {
 		if bytes.Contains([]byte(err.Error()), []byte("Sup3r-Secret-Value")) {
 			f.t.Errorf("error text leaks the password: %v", err)
 		}
+	})
+}
+
+func TestPasswordHashingIsBounded(t *testing.T) {
+	each(t, func(f *fixture) {
+		var cur, peak atomic.Int32
+		f.HashPassword = func(pw string) (string, error) {
+			n := cur.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+			cur.Add(-1)
+			return secret.HashPassword(pw, testArgon2)
+		}
+		limit := runtime.GOMAXPROCS(0)
+		var wg sync.WaitGroup
+		for i := range 4 * limit {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				in := validUser()
+				in.UserPrincipalName = Some(fmt.Sprintf("burst%d@contoso.com", i))
+				in.PasswordProfile = Some(PasswordProfile{Password: "Burst-Passw0rd"})
+				if _, err := f.CreateUser(f.ctx, in); err != nil {
+					f.t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if p := int(peak.Load()); p > limit || p == 0 {
+			f.t.Errorf("peak concurrent hashes = %d, want 1..%d", p, limit)
+		}
+		f.t.Run("cancelled while waiting", func(t *testing.T) {
+			for range limit { // occupy every slot
+				f.hashSlots <- struct{}{}
+			}
+			defer func() {
+				for range limit {
+					<-f.hashSlots
+				}
+			}()
+			ctx, cancel := context.WithCancel(f.ctx)
+			cancel()
+			in := validUser()
+			in.UserPrincipalName = Some("cancelled@contoso.com")
+			in.PasswordProfile = Some(PasswordProfile{Password: "Burst-Passw0rd"})
+			if _, err := f.CreateUser(ctx, in); !errors.Is(err, context.Canceled) {
+				t.Errorf("CreateUser with cancelled ctx = %v, want context.Canceled", err)
+			}
+		})
 	})
 }
