@@ -201,7 +201,7 @@ func (a *API) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
-		h.ServeHTTP(w, r)
+		a.mux.ServeHTTP(w, r) // sets the path values
 		return
 	}
 	probe := &headerProbe{header: http.Header{}}

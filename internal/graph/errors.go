@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/vigil-idp/vigil/internal/directory"
 	"github.com/vigil-idp/vigil/internal/odata"
@@ -150,7 +151,7 @@ func defaultDirectoryCode(k directory.ErrorKind) string {
 // collection does not support is Request_UnsupportedQuery, as Graph answers
 // (reference §3.2). Both carry the position.
 func odataError(oe *odata.Error) *Error {
-	msg := fmt.Sprintf("Invalid %s clause at position %d: %s.", oe.Option, oe.Pos, oe.Msg)
+	msg := fmt.Sprintf("Invalid %s clause at position %d: %s.", oe.Option, oe.Pos, strings.TrimSuffix(oe.Msg, "."))
 	if errors.Is(oe, odata.ErrUnsupported) {
 		return NewError(http.StatusBadRequest, CodeUnsupportedQuery, msg, oe)
 	}

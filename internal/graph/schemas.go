@@ -31,8 +31,8 @@ var text = odata.Prop{
 // key is an object id or appId: eq and in; ne in advanced queries.
 var key = odata.Prop{Type: odata.TypeGUID, Ops: odata.AllowEq, AdvancedOps: odata.AllowNe}
 
-// flag is a Boolean: eq and in; ne in advanced queries.
-var flag = odata.Prop{Type: odata.TypeBool, Ops: odata.AllowEq, AdvancedOps: odata.AllowNe}
+// boolean is a Boolean: eq and in; ne in advanced queries.
+var boolean = odata.Prop{Type: odata.TypeBool, Ops: odata.AllowEq, AdvancedOps: odata.AllowNe}
 
 // created is createdDateTime: eq, in, ge, le; ne in advanced queries;
 // $orderby only in advanced queries.
@@ -73,7 +73,7 @@ var usersSchema = odata.Schema{Name: "microsoft.graph.user", Props: map[string]o
 		p.AdvancedOps |= odata.AllowEndsWith
 		p.Orderable, p.Searchable, p.Nullable = true, true, false
 	}),
-	"accountEnabled":  flag,
+	"accountEnabled":  boolean,
 	"createdDateTime": created,
 	"department": with(text, func(p *odata.Prop) {
 		p.Ops &^= odata.AllowStartsWith
@@ -93,10 +93,10 @@ var groupsSchema = odata.Schema{Name: "microsoft.graph.group", Props: map[string
 	"groupTypes": {
 		Type: odata.TypeStringCollection, Ops: odata.AllowAny | odata.AllowEq, AdvancedOps: odata.AllowNe,
 	},
-	"isAssignableToRole": flag,
-	"mailEnabled":        flag,
+	"isAssignableToRole": boolean,
+	"mailEnabled":        boolean,
 	"mailNickname":       with(text, func(p *odata.Prop) { p.Nullable = false }),
-	"securityEnabled":    flag,
+	"securityEnabled":    boolean,
 }}
 
 // applicationsSchema: https://learn.microsoft.com/en-us/graph/api/resources/application

@@ -1,0 +1,358 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
+
+	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/directory"
+	"github.com/vigil-idp/vigil/internal/oauth"
+	"github.com/vigil-idp/vigil/internal/secret"
+	"github.com/vigil-idp/vigil/internal/store/sqlstore"
+	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// t0 is the fixed time of the directory, the API and the tokens in tests.
+var t0 = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// testArgon2 is a cheap argon2id cost so that tests hash quickly.
+var testArgon2 = secret.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// env is one Graph API on a real store, served by a real HTTP server and
+// protected by the real oauth.Verifier.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	dir    *directory.Service
+	srv    *httptest.Server
+	issuer string
+	base   string // the Graph base URL
+	keys   *testKeys
+	// admin is an app-only token holding every Graph application
+	// permission, as the bootstrap client does.
+	admin string
+}
+
+// eachEnv runs fn against a fresh environment on every store backend.
+func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
+	sqltest.Each(t, func(t *testing.T, st *sqlstore.Store) { fn(t, newEnv(t, st)) })
+}
+
+func newEnv(t *testing.T, st *sqlstore.Store) *env {
+	t.Helper()
+	var mu sync.Mutex
+	n := 0
+	dir := &directory.Service{
+		Store: st,
+		Now:   func() time.Time { return t0 },
+		// Sequential ids keep list order, and so the golden files, stable.
+		NewID: func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+		},
+		HashPassword: func(pw string) (string, error) { return secret.HashPassword(pw, testArgon2) },
+		Secrets:      secret.NewHasher([]byte("graph test key")),
+	}
+	e := &env{t: t, ctx: context.Background(), dir: dir, keys: newTestKeys(t)}
+	if err := dir.EnsureBuiltins(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	e.srv = httptest.NewUnstartedServer(mux)
+	e.issuer = "http://" + e.srv.Listener.Addr().String()
+	e.base = e.issuer + "/v1.0"
+	api := &API{
+		Directory: dir,
+		Auth: &oauth.Verifier{
+			Keys: e.keys, Issuer: e.issuer, Audiences: []string{authz.GraphResource, authz.GraphAppID},
+			Now: func() time.Time { return t0 },
+		},
+		BaseURL: e.base,
+		Now:     func() time.Time { return t0 },
+		Logger:  slog.New(slog.DiscardHandler),
+	}
+	api.Mount(mux)
+	e.srv.Start()
+	t.Cleanup(e.srv.Close)
+	var all []string
+	for _, p := range authz.GraphPermissions() {
+		if p.AppRoleID != "" {
+			all = append(all, p.Name)
+		}
+	}
+	e.admin = e.appToken(all...)
+	return e
+}
+
+// testKeys signs access tokens with one ES256 key and serves its JWK Set
+// to the Verifier.
+type testKeys struct {
+	key *ecdsa.PrivateKey
+	kid string
+}
+
+func newTestKeys(t *testing.T) *testKeys {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testKeys{key: k, kid: "test-key"}
+}
+
+func (k *testKeys) JWKS(context.Context) (jose.JSONWebKeySet, error) {
+	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.key.PublicKey, KeyID: k.kid, Algorithm: string(jose.ES256), Use: "sig"}}}, nil
+}
+
+// token signs an RFC 9068 access token for Graph with the given claims
+// added to the standard ones.
+func (e *env) token(extra map[string]any) string {
+	e.t.Helper()
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: e.keys.key},
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", e.keys.kid))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	claims := map[string]any{
+		"iss": e.issuer, "aud": authz.GraphResource, "sub": "client-sp", "oid": "client-sp",
+		"client_id": "client-app", "jti": uuid.NewString(), "idtyp": "app",
+		"iat": t0.Unix(), "nbf": t0.Unix(), "exp": t0.Add(time.Hour).Unix(),
+	}
+	for k, v := range extra {
+		claims[k] = v
+	}
+	raw, err := jwt.Signed(sig).Claims(claims).Serialize()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return raw
+}
+
+// appToken is an app-only token holding the named application permissions.
+func (e *env) appToken(roles ...string) string {
+	return e.token(map[string]any{"roles": roles})
+}
+
+// response is what a request answered.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// request sends method path (relative to the Graph base, or absolute) with
+// an optional JSON body and "Name: value" headers; token "" sends none.
+func (e *env) request(token, method, path string, body any, headers ...string) *response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	url := path
+	if !strings.HasPrefix(path, "http") {
+		url = e.base + path
+	}
+	if p, q, ok := strings.Cut(url, "?"); ok {
+		url = p + "?" + escapeQuery(q)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// do sends a request as the admin client.
+func (e *env) do(method, path string, body any, headers ...string) *response {
+	e.t.Helper()
+	return e.request(e.admin, method, path, body, headers...)
+}
+
+// want fails the test unless r has the status; it returns r's JSON body.
+func (r *response) want(t *testing.T, status int) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	var m map[string]any
+	if len(r.body) > 0 && strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(r.body, &m); err != nil {
+			t.Fatalf("body is not JSON: %v: %s", err, r.body)
+		}
+	}
+	return m
+}
+
+// errorCode returns the error.code of an error response.
+func (r *response) errorCode(t *testing.T) string {
+	t.Helper()
+	var b errorBody
+	if err := json.Unmarshal(r.body, &b); err != nil {
+		t.Fatalf("not an error envelope: %s", r.body)
+	}
+	return b.Error.Code
+}
+
+// goldenHeaders are the response headers a golden file records.
+var goldenHeaders = []string{"Content-Type", "Location", "WWW-Authenticate", "Allow", "OData-Version", "Cache-Control"}
+
+var (
+	guidPattern      = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
+	requestIDPattern = regexp.MustCompile(`"(request-id|client-request-id)": "` + guidPattern + `"`)
+	skipTokenPattern = regexp.MustCompile(`\$skiptoken=[A-Za-z0-9_-]+`)
+	secretPattern    = regexp.MustCompile(`"(secretText|hint)": "[^"]*"`)
+)
+
+// golden compares r (status, the headers in goldenHeaders and the body)
+// with testdata/<name>.golden.json, or rewrites the file with -update. It
+// normalises what changes between runs: the server's address, request ids,
+// skip tokens, and secret texts and hints. Object ids and times are
+// deterministic (sequential ids, a fixed clock).
+func (e *env) golden(t *testing.T, name string, r *response) {
+	t.Helper()
+	headers := map[string]string{}
+	for _, h := range goldenHeaders {
+		if v := r.header.Get(h); v != "" {
+			headers[h] = v
+		}
+	}
+	var body any = string(r.body)
+	if strings.HasPrefix(r.header.Get("Content-Type"), "application/json") && json.Valid(r.body) {
+		body = json.RawMessage(r.body)
+	}
+	var doc bytes.Buffer
+	enc := json.NewEncoder(&doc)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(map[string]any{"status": r.status, "headers": headers, "body": body}); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.ReplaceAll(doc.String(), e.issuer, "https://vigil.test")
+	got = requestIDPattern.ReplaceAllString(got, `"$1": "<request-id>"`)
+	got = skipTokenPattern.ReplaceAllString(got, `$$skiptoken=<skiptoken>`)
+	got = secretPattern.ReplaceAllString(got, `"$1": "<$1>"`)
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run go test -update and review the diff):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// Fixtures created through the directory.
+
+func (e *env) user(upn string) string {
+	e.t.Helper()
+	nick, _, _ := strings.Cut(upn, "@")
+	u, err := e.dir.CreateUser(e.ctx, directory.UserInput{
+		AccountEnabled:    directory.Some(true),
+		DisplayName:       directory.Some("User " + nick),
+		UserPrincipalName: directory.Some(upn),
+		MailNickname:      directory.Some(nick),
+	})
+	if err != nil {
+		e.t.Fatalf("create user %s: %v", upn, err)
+	}
+	return u.ID
+}
+
+func (e *env) group(name string, roleAssignable bool) string {
+	e.t.Helper()
+	g, err := e.dir.CreateGroup(e.ctx, directory.GroupInput{
+		DisplayName:        directory.Some(name),
+		MailNickname:       directory.Some(name),
+		MailEnabled:        directory.Some(false),
+		SecurityEnabled:    directory.Some(true),
+		IsAssignableToRole: directory.Some(roleAssignable),
+	})
+	if err != nil {
+		e.t.Fatalf("create group %s: %v", name, err)
+	}
+	return g.ID
+}
+
+func (e *env) addMember(groupID, memberID string) {
+	e.t.Helper()
+	if err := e.dir.AddMember(e.ctx, groupID, memberID); err != nil {
+		e.t.Fatalf("add %s to %s: %v", memberID, groupID, err)
+	}
+}
+
+// readGoldenDir lists the case names of the golden files in testdata.
+func readGoldenDir() ([]string, error) {
+	entries, err := os.ReadDir("testdata")
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	var names []string
+	for _, de := range entries {
+		if n, ok := strings.CutSuffix(de.Name(), ".golden.json"); ok {
+			names = append(names, n)
+		}
+	}
+	return names, err
+}
