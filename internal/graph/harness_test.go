@@ -356,3 +356,10 @@ func readGoldenDir() ([]string, error) {
 	}
 	return names, err
 }
+
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+}
