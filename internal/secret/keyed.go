@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strings"
 )
 
 // Hasher makes keyed hashes of high-entropy secrets (client secrets, refresh
@@ -57,9 +58,22 @@ func NewClientSecret() (string, error) {
 // passwordAlphabet is for generated human passwords.
 const passwordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 
-// NewPassword returns a random password of n characters.
+// NewPassword returns a random password of n (≥ 8) characters holding
+// upper case, lower case and digits, so it meets Entra's complexity rule.
 func NewPassword(n int) (string, error) {
-	return randomString(n, passwordAlphabet)
+	if n < 8 {
+		return "", fmt.Errorf("secret: password length %d is below 8", n)
+	}
+	for {
+		pw, err := randomString(n, passwordAlphabet)
+		if err != nil {
+			return "", err
+		}
+		if strings.ContainsAny(pw, "ABCDEFGHJKLMNPQRSTUVWXYZ") && strings.ContainsAny(pw, "abcdefghijkmnopqrstuvwxyz") &&
+			strings.ContainsAny(pw, "23456789") {
+			return pw, nil
+		}
+	}
 }
 
 func randomString(n int, alphabet string) (string, error) {

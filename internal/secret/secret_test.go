@@ -165,3 +165,19 @@ func TestLoadOrCreateKeyFile(t *testing.T) {
 		t.Fatal("loaded a world-readable key file")
 	}
 }
+
+func TestNewPasswordComplexity(t *testing.T) {
+	for range 200 {
+		pw, err := NewPassword(8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pw) != 8 || !strings.ContainsAny(pw, "ABCDEFGHJKLMNPQRSTUVWXYZ") ||
+			!strings.ContainsAny(pw, "abcdefghijkmnopqrstuvwxyz") || !strings.ContainsAny(pw, "23456789") {
+			t.Fatalf("password %q lacks a character class", pw)
+		}
+	}
+	if _, err := NewPassword(4); err == nil {
+		t.Fatal("NewPassword(4) succeeded")
+	}
+}
