@@ -1,0 +1,164 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// Client authentication methods (RFC 7591 §2, token_endpoint_auth_method).
+const (
+	AuthClientSecretBasic = "client_secret_basic"
+	AuthClientSecretPost  = "client_secret_post"
+)
+
+// ClientStore is what client authentication reads; store.Store implements
+// it.
+type ClientStore interface {
+	GetApplicationByAppID(ctx context.Context, appID string) (store.Application, error)
+	ListPasswordCredentials(ctx context.Context, applicationID string) ([]store.PasswordCredential, error)
+}
+
+// Client is an authenticated client.
+type Client struct {
+	// Application is the client's app registration.
+	Application store.Application
+	// AuthMethod is how it authenticated: AuthClientSecretBasic or
+	// AuthClientSecretPost.
+	AuthMethod string
+}
+
+// dummySecretHash is compared against when the client does not exist or has
+// no secret, so that every failed authentication costs the same hashing.
+var dummySecretHash = make([]byte, 32)
+
+// authenticate authenticates the client of a token request (RFC 6749 §2.3.1):
+// HTTP Basic with form-urlencoded id and secret, or client_id and
+// client_secret in the body, never both.
+func (s *Provider) authenticate(r *http.Request, form url.Values) (Client, error) {
+	id, secret, method, err := clientCredentials(r, form)
+	if err != nil {
+		return Client{}, s.withChallenge(err, method)
+	}
+	app, ok, err := s.verifySecret(r.Context(), id, secret)
+	if err != nil {
+		return Client{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
+	}
+	if !ok {
+		e := errorf(CodeInvalidClient, "client authentication failed").
+			WithCause(errors.New("unknown client_id " + truncate(id, 64) + ", or no active secret matches"))
+		return Client{}, s.withChallenge(e, method)
+	}
+	return Client{Application: app, AuthMethod: method}, nil
+}
+
+// withChallenge adds the Basic challenge RFC 6749 §5.2 requires when a
+// client that used Basic fails to authenticate.
+func (s *Provider) withChallenge(err error, method string) error {
+	var oe *Error
+	if method != AuthClientSecretBasic || !errors.As(err, &oe) || oe.Code != CodeInvalidClient {
+		return err
+	}
+	c := *oe
+	c.challenge = "Basic realm=" + quote(s.Issuer) + `, charset="UTF-8"`
+	return &c
+}
+
+// clientCredentials finds the client's id and secret and the method used.
+func clientCredentials(r *http.Request, form url.Values) (id, secret, method string, err error) {
+	auths := r.Header.Values("Authorization")
+	if len(auths) > 1 {
+		return "", "", "", errorf(CodeInvalidRequest, "more than one Authorization header")
+	}
+	if len(auths) == 1 && isBasic(auths[0]) {
+		id, secret, err := parseBasic(auths[0])
+		if err != nil {
+			return "", "", AuthClientSecretBasic, err
+		}
+		if form.Has("client_secret") {
+			return "", "", AuthClientSecretBasic, errorf(CodeInvalidRequest, "use one client authentication method, not both Basic and client_secret")
+		}
+		if form.Has("client_id") && form.Get("client_id") != id {
+			return "", "", AuthClientSecretBasic, errorf(CodeInvalidRequest, "client_id does not match the Authorization header")
+		}
+		return id, secret, AuthClientSecretBasic, nil
+	}
+	id, secret = form.Get("client_id"), form.Get("client_secret")
+	switch {
+	case id == "":
+		return "", "", "", errorf(CodeInvalidClient, "client authentication is required")
+	case secret == "":
+		return "", "", "", errorf(CodeInvalidClient, "client %s must authenticate with a client secret", truncate(id, 64))
+	}
+	return id, secret, AuthClientSecretPost, nil
+}
+
+func isBasic(h string) bool {
+	scheme, _, _ := strings.Cut(strings.TrimLeft(h, " "), " ")
+	return strings.EqualFold(scheme, "Basic")
+}
+
+// parseBasic decodes "Basic base64(urlencode(id) ':' urlencode(secret))"
+// (RFC 7617 §2 with RFC 6749 §2.3.1's form-urlencoding of both parts).
+func parseBasic(h string) (id, secret string, err error) {
+	_, cred, _ := strings.Cut(strings.TrimLeft(h, " "), " ")
+	cred = strings.Trim(cred, " ")
+	raw, decErr := base64.StdEncoding.DecodeString(cred)
+	if decErr != nil {
+		return "", "", errorf(CodeInvalidClient, "malformed Basic credentials").WithCause(decErr)
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", errorf(CodeInvalidClient, "malformed Basic credentials: no colon")
+	}
+	if id, err = url.QueryUnescape(rawID); err == nil {
+		secret, err = url.QueryUnescape(rawSecret)
+	}
+	if err != nil {
+		return "", "", errorf(CodeInvalidClient, "malformed Basic credentials: bad form-urlencoding").WithCause(err)
+	}
+	if id == "" || secret == "" {
+		return "", "", errorf(CodeInvalidClient, "Basic credentials need a client id and a secret")
+	}
+	return id, secret, nil
+}
+
+// verifySecret reports whether secret is an active (between its start and
+// end) password credential of the application with this appId. It hashes
+// the secret against every credential, or once against a dummy when there
+// is none, so the work does not reveal whether the client exists.
+func (s *Provider) verifySecret(ctx context.Context, appID, secret string) (store.Application, bool, error) {
+	app, err := s.Clients.GetApplicationByAppID(ctx, appID)
+	if errors.Is(err, store.ErrNotFound) {
+		s.Secrets.Equal(dummySecretHash, secret)
+		return store.Application{}, false, nil
+	}
+	if err != nil {
+		return store.Application{}, false, err
+	}
+	creds, err := s.Clients.ListPasswordCredentials(ctx, app.ID)
+	if err != nil {
+		return store.Application{}, false, err
+	}
+	if len(creds) == 0 {
+		s.Secrets.Equal(dummySecretHash, secret)
+		return store.Application{}, false, nil
+	}
+	now := s.now()
+	matched := false
+	for _, c := range creds {
+		active := !now.Before(c.StartDateTime) && now.Before(c.EndDateTime)
+		if s.Secrets.Equal(c.SecretHash, secret) && active {
+			matched = true
+		}
+	}
+	if !matched {
+		return store.Application{}, false, nil
+	}
+	return app, true, nil
+}
