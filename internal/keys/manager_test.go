@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store"
+	"github.com/vigil-idp/vigil/internal/store/sqlstore"
+	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
 )
 
 const day = 24 * time.Hour
@@ -139,10 +143,11 @@ func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, 
 
 // TestRotationTimeline walks one algorithm through two rotations with the
 // defaults: R = 30 days, P = 24 h, L = 24 h.
-func TestRotationTimeline(t *testing.T) {
+func TestRotationTimeline(t *testing.T) { eachStore(t, testRotationTimeline) }
+
+func testRotationTimeline(t *testing.T, s Store) {
 	ctx := context.Background()
 	c := newClock()
-	s := newMemStore()
 	m := newManager(t, s, c)
 	t0 := c.Now()
 
@@ -283,11 +288,47 @@ func TestRotateNearRetirement(t *testing.T) {
 
 // TestMultiNode runs two Managers (two nodes) on one store.
 func TestMultiNode(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		s := newMemStore()
+		testMultiNode(t, s, s)
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		dsn := "sqlite://" + filepath.Join(t.TempDir(), "vigil.db")
+		testMultiNode(t, openSQL(t, dsn), openSQL(t, dsn))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := sqltest.PostgresDSN(t)
+		testMultiNode(t, openSQL(t, dsn), openSQL(t, dsn))
+	})
+}
+
+// eachStore runs fn on the in-memory store, SQLite and (when configured)
+// PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, s Store)) {
+	t.Run("memory", func(t *testing.T) { fn(t, newMemStore()) })
+	t.Run("sqlite", func(t *testing.T) { fn(t, sqltest.SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, sqltest.Postgres(t)) })
+}
+
+// openSQL opens one node's connection to a shared database.
+func openSQL(t *testing.T, dsn string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), dsn, sqlstore.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// testMultiNode runs two nodes, each with its own Manager and store handle
+// (sa, sb) on one database.
+func testMultiNode(t *testing.T, sa, sb Store) {
 	ctx := context.Background()
 	c := newClock()
-	s := newMemStore()
-	a := newManager(t, s, c, jose.ES256, jose.EdDSA)
-	b := newManager(t, s, c, jose.ES256, jose.EdDSA)
+	s := sa
+	a := newManager(t, sa, c, jose.ES256, jose.EdDSA)
+	b := newManager(t, sb, c, jose.ES256, jose.EdDSA)
 
 	// Both nodes start at once, many times over.
 	var wg sync.WaitGroup
@@ -330,6 +371,10 @@ func TestMultiNode(t *testing.T) {
 	wg.Wait()
 	if got := storedKids(t, s); len(got) != 4 {
 		t.Fatalf("concurrent Rotate stored %d keys, want 4: %v", len(got), got)
+	}
+	tok := sign(t, a, c)
+	if !verifies(t, b, tok) {
+		t.Fatal("b cannot verify a's token")
 	}
 
 	// Only a rotates next time; b learns of the successor within CacheTTL.
@@ -453,10 +498,11 @@ func TestStaleClaim(t *testing.T) {
 	}
 }
 
-func TestWrongEncryptionKey(t *testing.T) {
+func TestWrongEncryptionKey(t *testing.T) { eachStore(t, testWrongEncryptionKey) }
+
+func testWrongEncryptionKey(t *testing.T, s Store) {
 	ctx := context.Background()
 	c := newClock()
-	s := newMemStore()
 	if err := newManager(t, s, c).Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
