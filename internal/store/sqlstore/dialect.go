@@ -44,6 +44,8 @@ type dialect struct {
 	// folds only ASCII; PostgreSQL's does the same under COLLATE "C").
 	jsonElems func(col string) string
 	elemFold  string
+	// jsonLen names the function giving a JSON array's length.
+	jsonLen string
 
 	// code extracts the error class of a driver error.
 	code func(error) errClass
@@ -70,6 +72,7 @@ var sqliteDialect = &dialect{
 	},
 	jsonElems: func(col string) string { return "json_each(" + col + ") AS je" },
 	elemFold:  "lower(je.value)",
+	jsonLen:   "json_array_length",
 	code: func(err error) errClass {
 		var se *sqlite.Error
 		if !errors.As(err, &se) {
@@ -94,6 +97,7 @@ var postgresDialect = &dialect{
 	timeArg:   func(t time.Time) any { return t },
 	jsonElems: func(col string) string { return "jsonb_array_elements_text(" + col + ") AS je(value)" },
 	elemFold:  `lower(je.value COLLATE "C")`,
+	jsonLen:   "jsonb_array_length",
 	code: func(err error) errClass {
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) {

@@ -33,7 +33,10 @@ import (
 //     `not (p eq 'x')` does (NOT is pushed down to the leaves, so SQL's
 //     three-valued logic never shows through).
 //   - Inside c/any(x: …) on a JSON string collection, elements compare with
-//     ASCII-only case folding (SQL lower() on both dialects).
+//     ASCII-only case folding (SQL lower() on both dialects); c/$count
+//     compares the collection's length (0 when unset).
+//   - $search is a disjunction of conjunctions of "prop:value" terms; a
+//     term matches when the folded property contains the folded value.
 //   - Values are always bound as parameters.
 
 // colType is how a property is stored and compared.
@@ -114,25 +117,47 @@ type compiler struct {
 // where writes the filter and the search terms, ANDed, as one condition.
 func (c *compiler) where(f odata.Expr, search []odata.SearchTerm) error {
 	c.b.WriteString("(")
-	if f == nil && len(search) == 0 {
+	switch {
+	case f == nil && len(search) == 0:
 		c.b.WriteString("TRUE")
-	}
-	if f != nil {
+	case f != nil:
 		if err := c.expr(f, false); err != nil {
 			return err
 		}
+		if len(search) > 0 {
+			c.b.WriteString(" AND ")
+		}
 	}
-	for i, t := range search {
-		if i > 0 || f != nil {
+	if err := c.search(search); err != nil {
+		return err
+	}
+	c.b.WriteString(")")
+	return nil
+}
+
+// search writes $search terms: a disjunction of conjunctions (a term with
+// Or set starts a new conjunction). A term matches when the property,
+// case-folded, contains the case-folded value: Graph's tokenised word
+// search approximated as substring.
+func (c *compiler) search(terms []odata.SearchTerm) error {
+	if len(terms) == 0 {
+		return nil
+	}
+	c.b.WriteString("((")
+	for i, t := range terms {
+		switch {
+		case i > 0 && t.Or:
+			c.b.WriteString(") OR (")
+		case i > 0:
 			c.b.WriteString(" AND ")
 		}
 		col, ok := c.props[strings.ToLower(t.Prop)]
 		if !ok || col.typ != typeString {
-			return unsupported("$search", 0, "cannot search on property %q", t.Prop)
+			return unsupported("$search", t.P, "cannot search on property %q", t.Prop)
 		}
-		fmt.Fprintf(c.b, "%s LIKE %s ESCAPE '\\'", col.expr, c.b.arg("%"+escapeLike(col.fold(t.Value))+"%"))
+		c.b.WriteString(col.expr + " LIKE " + c.b.arg("%"+escapeLike(col.fold(t.Value))+"%") + ` ESCAPE '\'`)
 	}
-	c.b.WriteString(")")
+	c.b.WriteString("))")
 	return nil
 }
 
@@ -201,6 +226,9 @@ var sqlOps = map[odata.CompareOp]string{
 }
 
 func (c *compiler) compare(e *odata.Compare, neg bool) error {
+	if base, ok := strings.CutSuffix(e.Prop, "/$count"); ok {
+		return c.count(e, base, neg)
+	}
 	col, err := c.lookup(e.Prop, e.P)
 	if err != nil {
 		return err
@@ -246,6 +274,30 @@ func (c *compiler) compare(e *odata.Compare, neg bool) error {
 	return nil
 }
 
+// count writes `coll/$count op n`: the length of a collection, 0 when unset.
+func (c *compiler) count(e *odata.Compare, prop string, neg bool) error {
+	col, err := c.lookup(prop, e.P)
+	if err != nil {
+		return err
+	}
+	if col.typ != typeList {
+		return unsupported("$filter", e.P, "$count needs a collection property, not %q", prop)
+	}
+	n, ok := e.Value.Value.(int64)
+	if !ok || e.Value.Kind != odata.LitInt {
+		return invalid("$filter", e.Value.P, "$count compares with an integer")
+	}
+	op, ok := sqlOps[e.Op]
+	if neg {
+		op, ok = sqlOps[negated[e.Op]]
+	}
+	if !ok {
+		return unsupported("$filter", e.P, "unknown operator %q", e.Op)
+	}
+	c.b.WriteString("COALESCE(" + c.d.jsonLen + "(" + col.expr + "), 0) " + op + " " + c.b.arg(n))
+	return nil
+}
+
 // orNull writes cond, widened to NULL values of col when matchNull is set.
 func (c *compiler) orNull(col column, matchNull bool, cond string) {
 	if matchNull && col.nullable {
@@ -263,36 +315,26 @@ func (c *compiler) in(e *odata.In, neg bool) error {
 	if col.typ == typeList {
 		return unsupported("$filter", e.P, "property %q is a collection: use %s/any(…)", e.Prop, e.Prop)
 	}
-	var vals []string
-	hasNull := false
-	for _, lit := range e.Values {
+	if len(e.Values) == 0 {
+		c.b.WriteString(map[bool]string{false: "FALSE", true: "TRUE"}[neg])
+		return nil
+	}
+	vals := make([]string, len(e.Values))
+	for i, lit := range e.Values {
 		if lit.Kind == odata.LitNull {
-			hasNull = true
-			continue
+			return invalid("$filter", lit.P, "null is not allowed in an 'in' list; use 'eq null'")
 		}
 		v, err := c.value(col, lit, e.Prop)
 		if err != nil {
 			return err
 		}
-		vals = append(vals, c.b.arg(v))
+		vals[i] = c.b.arg(v)
 	}
-	nullOK := hasNull && col.nullable
-	switch {
-	case !neg && len(vals) == 0 && nullOK:
-		c.b.WriteString(col.expr + " IS NULL")
-	case !neg && len(vals) == 0:
-		c.b.WriteString("FALSE")
-	case !neg && nullOK:
-		c.b.WriteString("(" + col.expr + " IS NULL OR " + col.expr + " IN (" + strings.Join(vals, ", ") + "))")
-	case !neg:
-		c.b.WriteString(col.expr + " IN (" + strings.Join(vals, ", ") + ")")
-	case len(vals) == 0 && nullOK:
-		c.b.WriteString(col.expr + " IS NOT NULL")
-	case len(vals) == 0:
-		c.b.WriteString("TRUE")
-	default:
-		c.orNull(col, !hasNull, col.expr+" NOT IN ("+strings.Join(vals, ", ")+")")
+	op := " IN ("
+	if neg {
+		op = " NOT IN ("
 	}
+	c.orNull(col, neg, col.expr+op+strings.Join(vals, ", ")+")")
 	return nil
 }
 

@@ -31,7 +31,7 @@ func orderKeys(p map[string]column, ob []odata.OrderBy) ([]sortKey, error) {
 		name := strings.ToLower(o.Prop)
 		col, ok := p[name]
 		if !ok || !col.order {
-			return nil, unsupported("$orderby", 0, "cannot sort on property %q", o.Prop)
+			return nil, unsupported("$orderby", o.P, "cannot sort on property %q", o.Prop)
 		}
 		keys = append(keys, sortKey{name: name, col: col, desc: o.Desc})
 		if name == "id" { // unique: later keys never apply

@@ -68,7 +68,7 @@ func WithMaxOpenConns(n int) Option {
 
 // WithMaxAttempts sets how many times a transaction that hits a
 // PostgreSQL serialization failure or deadlock (SQLSTATE 40001, 40P01) is
-// run in all before the error is returned. Default 10.
+// run in all before the error is returned. Default 16.
 func WithMaxAttempts(n int) Option {
 	return func(c *config) { c.retries = n }
 }
@@ -83,7 +83,7 @@ func WithMaxAttempts(n int) Option {
 // other parameter (search_path=…) is sent as a run-time setting. Migrations
 // run under a PostgreSQL advisory lock, so several nodes may start at once.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	cfg := config{now: time.Now, log: slog.Default(), retries: 10}
+	cfg := config{now: time.Now, log: slog.Default(), retries: 16}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -109,9 +109,10 @@ func (s *Store) retry(ctx context.Context, f func() error) error {
 		if err == nil || attempt >= s.attempts || s.d.code(err) != errRetry {
 			return err
 		}
-		// Equal jitter on an exponential base: 0.5–1 ms, 1–2 ms, … ≤ 32 ms.
-		base := min(time.Millisecond<<(attempt-1), 32*time.Millisecond)
-		pause := base/2 + rand.N(base/2)
+		// Full jitter on an exponential base (1 ms, 2 ms, … ≤ 64 ms), which
+		// spreads a herd of writers that collided on one row.
+		base := min(time.Millisecond<<(attempt-1), 64*time.Millisecond)
+		pause := rand.N(base) + 100*time.Microsecond
 		s.log.Debug("sqlstore: retrying transaction", "attempt", attempt, "pause", pause, "err", err)
 		t := time.NewTimer(pause)
 		select {

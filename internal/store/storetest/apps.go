@@ -1,0 +1,182 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// graphAppID is Microsoft Graph's appId: its service principal has no
+// application in the tenant.
+const graphAppID = "00000003-0000-0000-c000-000000000000"
+
+func fullApp(n int, name string) store.Application {
+	return store.Application{
+		ID:                       id(n),
+		AppID:                    id(n + 1000),
+		DisplayName:              name,
+		IdentifierURIs:           []string{"api://" + name},
+		WebRedirectURIs:          []string{"https://" + name + ".example.com/cb", "https://" + name + ".example.com/cb2"},
+		PublicClientRedirectURIs: []string{"http://localhost/callback"},
+		SPARedirectURIs:          []string{},
+		IsFallbackPublicClient:   true,
+		CreatedDateTime:          at(time.Duration(n) * time.Minute),
+	}
+}
+
+func credential(app, n int, start time.Time) store.PasswordCredential {
+	return store.PasswordCredential{
+		KeyID: id(n), ApplicationID: id(app), DisplayName: "secret", Hint: "abc",
+		SecretHash: []byte{0, 1, 2, 0xff}, StartDateTime: start, EndDateTime: start.Add(365 * 24 * time.Hour),
+	}
+}
+
+func testApplications(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Run("RoundTrip", func(t *testing.T) {
+		s := newStore(t)
+		minimal := store.Application{ID: id(2), AppID: id(1002), DisplayName: "bare", CreatedDateTime: t0}
+		for _, a := range []store.Application{fullApp(1, "portal"), minimal} {
+			roundTrip(t, a, s.CreateApplication, map[string]func(store.Application) (store.Application, error){
+				"GetApplication":        func(a store.Application) (store.Application, error) { return s.GetApplication(ctx, a.ID) },
+				"GetApplicationByAppID": func(a store.Application) (store.Application, error) { return s.GetApplicationByAppID(ctx, a.AppID) },
+			})
+		}
+		_, err := s.GetApplication(ctx, id(9))
+		isErr(t, "GetApplication", err, store.ErrNotFound)
+		_, err = s.GetApplicationByAppID(ctx, id(9))
+		isErr(t, "GetApplicationByAppID", err, store.ErrNotFound)
+		dup := minimal
+		dup.ID = id(3)
+		isErr(t, "duplicate appId", s.CreateApplication(ctx, dup), store.ErrConflict)
+		p, err := s.ListApplications(ctx, store.Query{})
+		ok(t, err)
+		sameIDs(t, "ListApplications", ids(p.Items, appID), idList(1, 2))
+	})
+
+	t.Run("Update", func(t *testing.T) {
+		s := newStore(t)
+		a := fullApp(1, "portal")
+		ok(t, s.CreateApplication(ctx, a))
+		ok(t, s.CreateApplication(ctx, fullApp(2, "other")))
+		want := a
+		want.WebRedirectURIs = nil
+		want.DisplayName = "Portal 2"
+		got, err := s.UpdateApplication(ctx, a.ID, func(old store.Application) (store.Application, error) {
+			old.WebRedirectURIs, old.DisplayName = nil, "Portal 2"
+			return old, nil
+		})
+		ok(t, err)
+		same(t, "UpdateApplication", got, want)
+		_, err = s.UpdateApplication(ctx, a.ID, func(old store.Application) (store.Application, error) {
+			old.AppID = id(1002)
+			return old, nil
+		})
+		isErr(t, "appId taken", err, store.ErrConflict)
+		_, err = s.UpdateApplication(ctx, id(9), func(old store.Application) (store.Application, error) { return old, nil })
+		isErr(t, "unknown application", err, store.ErrNotFound)
+	})
+
+	t.Run("PasswordCredentials", func(t *testing.T) {
+		s := newStore(t)
+		ok(t, s.CreateApplication(ctx, fullApp(1, "portal")))
+		late, early := credential(1, 50, at(time.Hour)), credential(1, 51, at(0))
+		early.SecretHash = nil
+		ok(t, s.AddPasswordCredential(ctx, late))
+		ok(t, s.AddPasswordCredential(ctx, early))
+		got, err := s.ListPasswordCredentials(ctx, id(1))
+		ok(t, err)
+		same(t, "ListPasswordCredentials (by start)", got, []store.PasswordCredential{early, late})
+		isErr(t, "duplicate key id", s.AddPasswordCredential(ctx, credential(1, 50, t0)), store.ErrConflict)
+		isErr(t, "unknown application", s.AddPasswordCredential(ctx, credential(9, 52, t0)), store.ErrNotFound)
+		ok(t, s.RemovePasswordCredential(ctx, id(1), id(50)))
+		isErr(t, "remove again", s.RemovePasswordCredential(ctx, id(1), id(50)), store.ErrNotFound)
+		got, err = s.ListPasswordCredentials(ctx, id(1))
+		ok(t, err)
+		sameIDs(t, "credentials after removal", ids(got, credID), idList(51))
+	})
+
+	t.Run("DeleteCascades", func(t *testing.T) {
+		s := newStore(t)
+		a := fullApp(1, "portal")
+		ok(t, s.CreateApplication(ctx, a))
+		ok(t, s.AddPasswordCredential(ctx, credential(1, 50, t0)))
+		ok(t, s.CreateServicePrincipal(ctx, store.ServicePrincipal{ID: id(2), AppID: a.AppID, DisplayName: "portal", CreatedDateTime: t0}))
+		ok(t, s.CreateServicePrincipal(ctx, store.ServicePrincipal{ID: id(3), AppID: graphAppID, DisplayName: "Microsoft Graph", CreatedDateTime: t0}))
+		ok(t, s.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: id(4), PrincipalID: id(2), ResourceID: id(3), AppRoleID: id(5), CreatedDateTime: t0}))
+		ok(t, s.CreateGroup(ctx, minimalGroup(6, "g")))
+		ok(t, s.AddMember(ctx, id(6), id(2), store.KindServicePrincipal))
+
+		ok(t, s.DeleteApplication(ctx, a.ID))
+		isErr(t, "delete again", s.DeleteApplication(ctx, a.ID), store.ErrNotFound)
+		_, err := s.GetServicePrincipal(ctx, id(2))
+		isErr(t, "the app's service principal", err, store.ErrNotFound)
+		got, err := s.ListPasswordCredentials(ctx, a.ID)
+		ok(t, err)
+		sameIDs(t, "secrets of a deleted app", ids(got, credID), nil)
+		aras, err := s.ListAppRoleAssignments(ctx, id(2))
+		ok(t, err)
+		sameIDs(t, "grants of the deleted principal", ids(aras, araID), nil)
+		n, err := s.CountMembers(ctx, id(6), false)
+		ok(t, err)
+		if n != 0 {
+			t.Errorf("deleted principal still a member")
+		}
+		_, err = s.GetServicePrincipal(ctx, id(3))
+		ok(t, err) // Graph's principal is untouched
+	})
+}
+
+func testServicePrincipals(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Run("CRUD", func(t *testing.T) {
+		s := newStore(t)
+		graph := store.ServicePrincipal{ID: id(1), AppID: graphAppID, DisplayName: "Microsoft Graph", CreatedDateTime: t0}
+		client := store.ServicePrincipal{ID: id(2), AppID: id(1002), DisplayName: "client", CreatedDateTime: at(time.Second)}
+		for _, p := range []store.ServicePrincipal{graph, client} {
+			roundTrip(t, p, s.CreateServicePrincipal, map[string]func(store.ServicePrincipal) (store.ServicePrincipal, error){
+				"GetServicePrincipal": func(p store.ServicePrincipal) (store.ServicePrincipal, error) {
+					return s.GetServicePrincipal(ctx, p.ID)
+				},
+				"GetServicePrincipalByAppID": func(p store.ServicePrincipal) (store.ServicePrincipal, error) {
+					return s.GetServicePrincipalByAppID(ctx, p.AppID)
+				},
+			})
+		}
+		dup := client
+		dup.ID = id(3)
+		isErr(t, "second principal for an appId", s.CreateServicePrincipal(ctx, dup), store.ErrConflict)
+		_, err := s.GetServicePrincipalByAppID(ctx, id(9))
+		isErr(t, "unknown appId", err, store.ErrNotFound)
+		p, err := s.ListServicePrincipals(ctx, store.Query{Filter: filter(t, "appId eq '"+graphAppID+"'")})
+		ok(t, err)
+		sameIDs(t, "ListServicePrincipals by appId", ids(p.Items, spID), idList(1))
+		isErr(t, "delete unknown", s.DeleteServicePrincipal(ctx, id(9)), store.ErrNotFound)
+	})
+
+	t.Run("AppRoleAssignments", func(t *testing.T) {
+		s := newStore(t)
+		ok(t, s.CreateServicePrincipal(ctx, store.ServicePrincipal{ID: id(1), AppID: graphAppID, DisplayName: "Microsoft Graph", CreatedDateTime: t0}))
+		ok(t, s.CreateServicePrincipal(ctx, store.ServicePrincipal{ID: id(2), AppID: id(1002), DisplayName: "client", CreatedDateTime: t0}))
+		grant := func(n, role int) store.AppRoleAssignment {
+			return store.AppRoleAssignment{ID: id(n), PrincipalID: id(2), ResourceID: id(1), AppRoleID: id(role), CreatedDateTime: at(time.Duration(n) * time.Second)}
+		}
+		ok(t, s.CreateAppRoleAssignment(ctx, grant(11, 100)))
+		ok(t, s.CreateAppRoleAssignment(ctx, grant(10, 101)))
+		isErr(t, "same role again", s.CreateAppRoleAssignment(ctx, grant(12, 100)), store.ErrConflict)
+		bad := grant(13, 102)
+		bad.PrincipalID = id(9)
+		isErr(t, "unknown principal", s.CreateAppRoleAssignment(ctx, bad), store.ErrNotFound)
+		bad.PrincipalID, bad.ResourceID = id(2), id(9)
+		isErr(t, "unknown resource", s.CreateAppRoleAssignment(ctx, bad), store.ErrNotFound)
+		got, err := s.ListAppRoleAssignments(ctx, id(2))
+		ok(t, err)
+		same(t, "ListAppRoleAssignments (by id)", got, []store.AppRoleAssignment{grant(10, 101), grant(11, 100)})
+		ok(t, s.DeleteAppRoleAssignment(ctx, id(10)))
+		isErr(t, "delete again", s.DeleteAppRoleAssignment(ctx, id(10)), store.ErrNotFound)
+		// Deleting the resource removes the grants on it.
+		ok(t, s.DeleteServicePrincipal(ctx, id(1)))
+		got, err = s.ListAppRoleAssignments(ctx, id(2))
+		ok(t, err)
+		sameIDs(t, "grants after deleting the resource", ids(got, araID), nil)
+	})
+}
