@@ -86,6 +86,9 @@ type AccessTokens struct {
 // Issue signs the token t describes and returns it with its lifetime (the
 // expires_in of RFC 6749 §5.1).
 func (a *AccessTokens) Issue(ctx context.Context, t AccessToken) (string, time.Duration, error) {
+	if a.Issuer == "" || a.Signers == nil || a.Meta == nil {
+		return "", 0, errors.New("oauth: AccessTokens needs an Issuer, Signers and Meta")
+	}
 	if t.Subject == "" || t.Audience == "" || t.ClientID == "" {
 		return "", 0, errors.New("oauth: access token needs a subject, an audience and a client id")
 	}

@@ -67,6 +67,9 @@ func TestIssueDelegated(t *testing.T) {
 		t.Fatalf("app-only principal %+v, %v", p, err)
 	}
 
+	if _, _, err := (&AccessTokens{Signers: d.keys, Meta: d.store}).Issue(ctx, AccessToken{Subject: "s", Audience: "a", ClientID: "c"}); err == nil {
+		t.Error("Issue without an Issuer succeeded")
+	}
 	for _, bad := range []AccessToken{{Audience: "a", ClientID: "c"}, {Subject: "s", ClientID: "c"}, {Subject: "s", Audience: "a"}} {
 		if _, _, err := tokens.Issue(ctx, bad); err == nil {
 			t.Errorf("Issue(%+v) succeeded", bad)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -94,14 +95,33 @@ type Provider struct {
 }
 
 // Mount registers the endpoints on mux (Go 1.22 patterns), below the
-// issuer's path.
+// issuer's path. It panics when a required field is missing, as
+// http.ServeMux does for a bad pattern: that is a wiring mistake.
 func (s *Provider) Mount(mux *http.ServeMux) {
+	if err := s.check(); err != nil {
+		panic(err)
+	}
 	base := s.issuerPath()
 	mux.HandleFunc("GET "+base+PathOpenIDConfiguration, s.discovery)
 	mux.HandleFunc("GET "+PathOAuthServerMetadata+base, s.discovery)
 	mux.HandleFunc("GET "+base+PathJWKS, s.jwks)
 	mux.HandleFunc("POST "+base+PathToken, s.token)
 	mux.HandleFunc(base+PathToken, s.tokenMethodNotAllowed)
+}
+
+// check reports missing or unusable required fields.
+func (s *Provider) check() error {
+	var errs []error
+	if u, err := url.Parse(s.Issuer); err != nil || u.Scheme == "" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("oauth: Provider.Issuer %q is not an absolute URL without query or fragment", s.Issuer))
+	}
+	if s.Clients == nil || s.Secrets == nil || s.Keys == nil {
+		errs = append(errs, errors.New("oauth: Provider needs Clients, Secrets and Keys"))
+	}
+	if len(s.Grants) == 0 {
+		errs = append(errs, errors.New("oauth: Provider has no Grants"))
+	}
+	return errors.Join(errs...)
 }
 
 // issuerPath is the path of the issuer URL without a trailing slash.
@@ -209,8 +229,8 @@ func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, 
 		return nil, errorf(CodeInvalidRequest, "cannot read the request body").WithCause(err)
 	}
 	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, errorf(CodeInvalidRequest, "malformed form body").WithCause(err)
+	if err != nil { // no cause: it may quote part of a secret
+		return nil, errorf(CodeInvalidRequest, "malformed form body")
 	}
 	for k, v := range form {
 		if len(v) > 1 {

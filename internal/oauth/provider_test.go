@@ -25,6 +25,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
 )
@@ -49,8 +50,49 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+// wiredProvider returns a Provider with every required field set.
+func wiredProvider(t *testing.T, issuer string) *Provider {
+	t.Helper()
+	return &Provider{Issuer: issuer, Clients: sqltest.SQLite(t), Secrets: secret.NewHasher(make([]byte, 32)),
+		Keys: newStaticKeys(t), Grants: map[string]Grant{GrantClientCredentials: &ClientCredentials{}}}
+}
+
+func TestProviderCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(p *Provider)
+		want string
+	}{
+		{"complete", func(*Provider) {}, ""},
+		{"no issuer", func(p *Provider) { p.Issuer = "" }, "not an absolute URL"},
+		{"relative issuer", func(p *Provider) { p.Issuer = "/idp" }, "not an absolute URL"},
+		{"issuer with query", func(p *Provider) { p.Issuer = "https://vigil.example?x=1" }, "not an absolute URL"},
+		{"no clients", func(p *Provider) { p.Clients = nil }, "needs Clients, Secrets and Keys"},
+		{"no secrets", func(p *Provider) { p.Secrets = nil }, "needs Clients, Secrets and Keys"},
+		{"no grants", func(p *Provider) { p.Grants = nil }, "no Grants"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := wiredProvider(t, "https://vigil.example")
+			tt.edit(p)
+			err := p.check()
+			if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("check = %v, want %q", err, tt.want)
+			}
+			if err != nil {
+				defer func() {
+					if recover() == nil {
+						t.Fatal("Mount did not panic")
+					}
+				}()
+				p.Mount(http.NewServeMux())
+			}
+		})
+	}
+}
+
 func TestDiscoveryGolden(t *testing.T) {
-	s := &Provider{Issuer: "https://vigil.example", Grants: map[string]Grant{GrantClientCredentials: &ClientCredentials{}}}
+	s := wiredProvider(t, "https://vigil.example")
 	mux := http.NewServeMux()
 	s.Mount(mux)
 	for _, path := range []string{PathOpenIDConfiguration, PathOAuthServerMetadata} {
@@ -70,7 +112,7 @@ func TestDiscoveryGolden(t *testing.T) {
 // <issuer>/.well-known/openid-configuration and at RFC 8414 §3's
 // /.well-known/oauth-authorization-server/<path>.
 func TestDiscoveryIssuerPath(t *testing.T) {
-	s := &Provider{Issuer: "https://vigil.example/tenant1", Grants: map[string]Grant{}}
+	s := wiredProvider(t, "https://vigil.example/tenant1")
 	mux := http.NewServeMux()
 	s.Mount(mux)
 	for _, path := range []string{"/tenant1/.well-known/openid-configuration", "/.well-known/oauth-authorization-server/tenant1"} {
