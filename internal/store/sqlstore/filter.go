@@ -315,8 +315,12 @@ func (c *compiler) in(e *odata.In, neg bool) error {
 	if col.typ == typeList {
 		return unsupported("$filter", e.P, "property %q is a collection: use %s/any(…)", e.Prop, e.Prop)
 	}
-	if len(e.Values) == 0 {
-		c.b.WriteString(map[bool]string{false: "FALSE", true: "TRUE"}[neg])
+	if len(e.Values) == 0 { // in () is false, not in () true
+		if neg {
+			c.b.WriteString("TRUE")
+		} else {
+			c.b.WriteString("FALSE")
+		}
 		return nil
 	}
 	vals := make([]string, len(e.Values))

@@ -191,37 +191,45 @@ func orderBy(b *sqlBuilder, keys []sortKey) {
 // belongs to…); it writes a condition on the entity's alias.
 type scope func(b *sqlBuilder)
 
-// list answers one page of e matching q within scope.
-func (e *entity[T]) list(ctx context.Context, t *txn, in scope, q store.Query) (store.Page[T], error) {
-	op := "list " + e.name + "s"
-	keys, err := orderKeys(e.props, q.OrderBy)
-	if err != nil {
-		return store.Page[T]{}, fmt.Errorf("sqlstore: %s: %w", op, err)
+// listSQL builds the query for one page of e matching q within scope: it
+// selects Top+1 rows (the extra one tells whether there is a next page),
+// each followed by its sort key values.
+func (e *entity[T]) listSQL(d *dialect, in scope, q store.Query) (b *sqlBuilder, keys []sortKey, top int, err error) {
+	if keys, err = orderKeys(e.props, q.OrderBy); err != nil {
+		return nil, nil, 0, err
 	}
-	top, err := pageSize(q.Top)
-	if err != nil {
-		return store.Page[T]{}, fmt.Errorf("sqlstore: %s: %w", op, err)
+	if top, err = pageSize(q.Top); err != nil {
+		return nil, nil, 0, err
 	}
-	var b sqlBuilder
+	b = &sqlBuilder{}
 	b.WriteString("SELECT " + e.sel)
 	for _, k := range keys {
 		b.WriteString(", " + k.col.expr)
 	}
 	b.WriteString(" FROM " + e.table + " " + e.alias + " WHERE ")
-	if err := e.where(t, &b, in, q); err != nil {
-		return store.Page[T]{}, fmt.Errorf("sqlstore: %s: %w", op, err)
+	if err := e.where(d, b, in, q); err != nil {
+		return nil, nil, 0, err
 	}
 	if q.Cursor != "" {
-		vals, err := decodeCursor(t.s.d, q.Cursor, keys)
+		vals, err := decodeCursor(d, q.Cursor, keys)
 		if err != nil {
-			return store.Page[T]{}, fmt.Errorf("sqlstore: %s: %w", op, err)
+			return nil, nil, 0, err
 		}
 		b.WriteString(" AND ")
-		keyset(&b, keys, vals)
+		keyset(b, keys, vals)
 	}
-	orderBy(&b, keys)
+	orderBy(b, keys)
 	b.WriteString(" LIMIT " + b.arg(top+1))
+	return b, keys, top, nil
+}
 
+// list answers one page of e matching q within scope.
+func (e *entity[T]) list(ctx context.Context, t *txn, in scope, q store.Query) (store.Page[T], error) {
+	op := "list " + e.name + "s"
+	b, keys, top, err := e.listSQL(t.s.d, in, q)
+	if err != nil {
+		return store.Page[T]{}, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
 	rows, err := t.rq().QueryContext(ctx, b.String(), b.args...)
 	if err != nil {
 		return store.Page[T]{}, fmt.Errorf("sqlstore: %s: %w", op, err)
@@ -259,7 +267,7 @@ func (e *entity[T]) count(ctx context.Context, t *txn, in scope, q store.Query) 
 	op := "count " + e.name + "s"
 	var b sqlBuilder
 	b.WriteString("SELECT count(*) FROM " + e.table + " " + e.alias + " WHERE ")
-	if err := e.where(t, &b, in, q); err != nil {
+	if err := e.where(t.s.d, &b, in, q); err != nil {
 		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	var n int
@@ -269,11 +277,11 @@ func (e *entity[T]) count(ctx context.Context, t *txn, in scope, q store.Query) 
 	return n, nil
 }
 
-func (e *entity[T]) where(t *txn, b *sqlBuilder, in scope, q store.Query) error {
+func (e *entity[T]) where(d *dialect, b *sqlBuilder, in scope, q store.Query) error {
 	if in != nil {
 		in(b)
 		b.WriteString(" AND ")
 	}
-	c := compiler{d: t.s.d, b: b, props: e.props}
+	c := compiler{d: d, b: b, props: e.props}
 	return c.where(q.Filter, q.Search)
 }

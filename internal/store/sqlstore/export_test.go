@@ -1,0 +1,117 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// Test hooks for the external tests and benchmarks of this package.
+
+// PlanListUsers returns the database's plan for ListUsers(q). In
+// PostgreSQL sequential scans are discouraged for the plan, so that it
+// shows whether an index can serve the query even on a small table.
+func (s *Store) PlanListUsers(ctx context.Context, q store.Query) (string, error) {
+	b, _, _, err := users.listSQL(s.d, nil, q)
+	if err != nil {
+		return "", err
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	explain := "EXPLAIN "
+	if s.d == sqliteDialect {
+		explain = "EXPLAIN QUERY PLAN "
+	} else if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+		return "", err
+	}
+	rows, err := tx.QueryContext(ctx, explain+b.String(), b.args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var lines []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", err
+		}
+		lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
+	}
+	return strings.Join(lines, "\n"), rows.Err()
+}
+
+// InsertUsers bulk-loads users with multi-row INSERTs in one transaction.
+func (s *Store) InsertUsers(ctx context.Context, us []store.User) error {
+	const perStatement = 1000 // × 27 columns stays under both databases' parameter limits
+	return s.transact(ctx, s.d.writeTx, func(tx *sql.Tx) error {
+		t := &txn{s: s, tx: tx}
+		for len(us) > 0 {
+			chunk := us[:min(perStatement, len(us))]
+			us = us[len(chunk):]
+			var b strings.Builder
+			args := make([]any, 0, len(chunk)*len(users.cols))
+			b.WriteString("INSERT INTO users (" + strings.Join(users.cols, ", ") + ") VALUES ")
+			for i, u := range chunk {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(")
+				for j, v := range users.values(t, u) {
+					if j > 0 {
+						b.WriteString(", ")
+					}
+					args = append(args, v)
+					b.WriteString("$" + strconv.Itoa(len(args)))
+				}
+				b.WriteString(")")
+			}
+			if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+				return fmt.Errorf("bulk insert: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Analyze refreshes the planner's statistics.
+func (s *Store) Analyze(ctx context.Context) error {
+	_, err := s.wdb.ExecContext(ctx, "ANALYZE")
+	return err
+}
+
+// Pragma reads a PRAGMA on the SQLite write connection.
+func (s *Store) Pragma(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.wdb.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
+	return v, err
+}
+
+// SchemaHash identifies the embedded migrations of both dialects.
+func SchemaHash() string {
+	h := sha256.New()
+	fs.WalkDir(migrations, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := migrations.ReadFile(path)
+		h.Write([]byte(path))
+		h.Write(b)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
