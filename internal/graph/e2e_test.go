@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -350,8 +351,9 @@ func TestPermissionTable(t *testing.T) {
 			{pApplicationReadAll, "GET", "/servicePrincipals/" + sp + "/appRoleAssignments", true},
 			{pApplicationReadAll, "POST", "/applications/" + app + "/addPassword", false},
 			{pApplicationReadWriteAll, "POST", "/applications/" + app + "/addPassword", true},
-			{pAppRoleAssignmentRWAll, "POST", "/servicePrincipals/" + sp + "/appRoleAssignments", true},
-			{pAppRoleAssignmentRWAll, "DELETE", "/applications/" + app, false},
+			{pApplicationReadWriteAll, "POST", "/servicePrincipals/" + sp + "/appRoleAssignments", true},
+			{pApplicationReadAll, "POST", "/servicePrincipals/" + sp + "/appRoleAssignments", false},
+			{pGroupReadWriteAll, "DELETE", "/applications/" + app, false},
 		}
 		for _, tt := range tests {
 			t.Run(tt.perm+" "+tt.method+" "+tt.path, func(t *testing.T) {
@@ -493,7 +495,7 @@ func TestSearchAndFilter(t *testing.T) {
 // TestPanicBecomesGeneralException: a panic is logged and answered with a
 // 500 envelope that reveals nothing.
 func TestPanicBecomesGeneralException(t *testing.T) {
-	a := &API{BaseURL: "http://x/v1.0"}
+	a := &API{BaseURL: "http://x/v1.0", Logger: slog.New(slog.DiscardHandler)}
 	h := a.withRequestIDs(a.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("secret internal detail")
 	})))

@@ -3,9 +3,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -22,11 +19,13 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/directory"
+	"github.com/vigil-idp/vigil/internal/keys"
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
@@ -41,16 +40,19 @@ var t0 = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 // testArgon2 is a cheap argon2id cost so that tests hash quickly.
 var testArgon2 = secret.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// env is one Graph API on a real store, served by a real HTTP server and
-// protected by the real oauth.Verifier.
+// env is one Graph API on a real store, served by a real HTTP server next
+// to the real OAuth token endpoint, and protected by the real
+// oauth.Verifier: tokens come from client_credentials requests
+// (golang.org/x/oauth2/clientcredentials) for applications registered in
+// the same directory.
 type env struct {
 	t      *testing.T
 	ctx    context.Context
 	dir    *directory.Service
+	keys   *keys.Manager
 	srv    *httptest.Server
 	issuer string
 	base   string // the Graph base URL
-	keys   *testKeys
 	// admin is an app-only token holding every Graph application
 	// permission, as the bootstrap client does.
 	admin string
@@ -63,11 +65,19 @@ func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
+	ctx := context.Background()
+	now := func() time.Time { return t0 }
+	master := bytes.Repeat([]byte("k"), secret.KeySize)
+	box, err := secret.NewBox(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher := secret.NewHasher(master)
 	var mu sync.Mutex
 	n := 0
 	dir := &directory.Service{
 		Store: st,
-		Now:   func() time.Time { return t0 },
+		Now:   now,
 		// Sequential ids keep list order, and so the golden files, stable.
 		NewID: func() string {
 			mu.Lock()
@@ -76,27 +86,40 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 			return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
 		},
 		HashPassword: func(pw string) (string, error) { return secret.HashPassword(pw, testArgon2) },
-		Secrets:      secret.NewHasher([]byte("graph test key")),
+		Secrets:      hasher,
 	}
-	e := &env{t: t, ctx: context.Background(), dir: dir, keys: newTestKeys(t)}
-	if err := dir.EnsureBuiltins(e.ctx); err != nil {
+	km := &keys.Manager{Store: st, Box: box, Now: now, Logger: slog.New(slog.DiscardHandler)}
+	if err := km.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := st.PutMeta(ctx, oauth.MetaTenantID, []byte("6f1f6d4e-3c1e-4d3b-9a51-0b3f9b1c2d7e")); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.EnsureBuiltins(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, ctx: ctx, dir: dir, keys: km}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewUnstartedServer(mux)
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
 	e.base = e.issuer + "/v1.0"
-	api := &API{
+	(&oauth.Provider{
+		Issuer:  e.issuer,
+		Clients: st,
+		Secrets: hasher,
+		Keys:    km,
+		Grants: map[string]oauth.Grant{oauth.GrantClientCredentials: &oauth.ClientCredentials{
+			Directory: st, Tokens: &oauth.AccessTokens{Issuer: e.issuer, Signers: km, Meta: st, Now: now},
+		}},
+		Now: now,
+	}).Mount(mux)
+	(&API{
 		Directory: dir,
-		Auth: &oauth.Verifier{
-			Keys: e.keys, Issuer: e.issuer, Audiences: []string{authz.GraphResource, authz.GraphAppID},
-			Now: func() time.Time { return t0 },
-		},
-		BaseURL: e.base,
-		Now:     func() time.Time { return t0 },
-		Logger:  slog.New(slog.DiscardHandler),
-	}
-	api.Mount(mux)
+		Auth:      &oauth.Verifier{Keys: km, Issuer: e.issuer, Audiences: []string{authz.GraphResource}, Now: now},
+		BaseURL:   e.base,
+		Now:       now,
+		Logger:    slog.New(slog.DiscardHandler),
+	}).Mount(mux)
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	var all []string
@@ -109,31 +132,53 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	return e
 }
 
-// testKeys signs access tokens with one ES256 key and serves its JWK Set
-// to the Verifier.
-type testKeys struct {
-	key *ecdsa.PrivateKey
-	kid string
-}
-
-func newTestKeys(t *testing.T) *testKeys {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+// appToken registers a client application, grants it the named Graph (or
+// Vigil) application permissions, gives it a secret and fetches an access token
+// for Graph from the token endpoint with the client credentials grant.
+func (e *env) appToken(perms ...string) string {
+	e.t.Helper()
+	name := "client"
+	if len(perms) == 1 {
+		name += " " + perms[0]
 	}
-	return &testKeys{key: k, kid: "test-key"}
+	app, err := e.dir.CreateApplication(e.ctx, directory.ApplicationInput{DisplayName: directory.Some(name)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sp, err := e.dir.CreateServicePrincipal(e.ctx, app.AppID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range perms {
+		resource := authz.GraphAppID
+		if _, ok := authz.GraphPermissionByName(p); !ok {
+			resource = authz.VigilAppID
+		}
+		if _, err := e.dir.GrantAppPermission(e.ctx, sp.ID, resource, p); err != nil {
+			e.t.Fatalf("grant %s: %v", p, err)
+		}
+	}
+	s, err := e.dir.AddPassword(e.ctx, app.ID, "test", time.Time{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cc := clientcredentials.Config{
+		ClientID: app.AppID, ClientSecret: s.SecretText, TokenURL: e.issuer + oauth.PathToken,
+		Scopes: []string{authz.GraphResource + "/.default"},
+	}
+	tok, err := cc.Token(context.WithValue(e.ctx, oauth2.HTTPClient, e.srv.Client()))
+	if err != nil {
+		e.t.Fatalf("client credentials token for %v: %v", perms, err)
+	}
+	return tok.AccessToken
 }
 
-func (k *testKeys) JWKS(context.Context) (jose.JSONWebKeySet, error) {
-	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &k.key.PublicKey, KeyID: k.kid, Algorithm: string(jose.ES256), Use: "sig"}}}, nil
-}
-
-// token signs an RFC 9068 access token for Graph with the given claims
-// added to the standard ones.
+// token signs an access token with the server's own signing key, with
+// claims the token endpoint would not issue (expired, another audience,
+// delegated): the standard claims of an app-only Graph token, then extra.
 func (e *env) token(extra map[string]any) string {
 	e.t.Helper()
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: e.keys.key},
-		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", e.keys.kid))
+	signer, err := e.keys.Signer(e.ctx, jose.ES256)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -145,16 +190,11 @@ func (e *env) token(extra map[string]any) string {
 	for k, v := range extra {
 		claims[k] = v
 	}
-	raw, err := jwt.Signed(sig).Claims(claims).Serialize()
+	raw, err := signer.Sign("at+jwt", claims)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	return raw
-}
-
-// appToken is an app-only token holding the named application permissions.
-func (e *env) appToken(roles ...string) string {
-	return e.token(map[string]any{"roles": roles})
 }
 
 // response is what a request answered.
