@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -12,15 +13,22 @@ import (
 )
 
 // dialect holds everything that differs between SQLite and PostgreSQL. The
-// SQL text itself is shared: both drivers bind the numbered placeholders
-// $1, $2, … by ordinal (modernc.org/sqlite maps SQLite's "$NNN" parameter
-// names to argument NNN), both accept TRUE/FALSE, row values, RETURNING,
+// SQL text itself is shared: both accept TRUE/FALSE, row values, RETURNING,
 // ON CONFLICT, recursive CTEs and LIKE … ESCAPE, and the schemas make text
-// comparison bytewise on both (BINARY in SQLite, COLLATE "C" in PostgreSQL).
-// What remains is listed here; nothing rewrites SQL after it is written.
+// comparison bytewise on both (BINARY in SQLite, COLLATE "C" in
+// PostgreSQL). Fixed statements with a few parameters are written with $1,
+// $2, … once for both: modernc.org/sqlite binds SQLite's "$NNN" parameters
+// by ordinal. What remains is listed here; nothing rewrites SQL after it
+// is written.
 type dialect struct {
 	name  string
 	goose goose.Dialect
+
+	// placeholder is the n-th parameter in built statements. SQLite looks
+	// "$NNN" up by name, linearly, so a statement with thousands of them
+	// (a bulk insert, a long IN list) would parse in quadratic time; its
+	// numbered form ?NNN does not.
+	placeholder func(n int) string
 
 	// forUpdate is appended to the SELECT of a read-modify-write so that
 	// concurrent updaters queue on the row lock (PostgreSQL). SQLite needs
@@ -62,11 +70,12 @@ const (
 )
 
 var sqliteDialect = &dialect{
-	name:      "sqlite",
-	goose:     goose.DialectSQLite3,
-	forUpdate: "",
-	writeTx:   nil, // BEGIN IMMEDIATE comes from the write pool's _txlock
-	inTx:      nil,
+	name:        "sqlite",
+	goose:       goose.DialectSQLite3,
+	placeholder: func(n int) string { return "?" + strconv.Itoa(n) },
+	forUpdate:   "",
+	writeTx:     nil, // BEGIN IMMEDIATE comes from the write pool's _txlock
+	inTx:        nil,
 	timeArg: func(t time.Time) any {
 		return t.Format(sqliteTimeLayout)
 	},
@@ -89,15 +98,16 @@ var sqliteDialect = &dialect{
 }
 
 var postgresDialect = &dialect{
-	name:      "postgres",
-	goose:     goose.DialectPostgres,
-	forUpdate: " FOR UPDATE",
-	writeTx:   &sql.TxOptions{Isolation: sql.LevelReadCommitted},
-	inTx:      &sql.TxOptions{Isolation: sql.LevelSerializable},
-	timeArg:   func(t time.Time) any { return t },
-	jsonElems: func(col string) string { return "jsonb_array_elements_text(" + col + ") AS je(value)" },
-	elemFold:  `lower(je.value COLLATE "C")`,
-	jsonLen:   "jsonb_array_length",
+	name:        "postgres",
+	goose:       goose.DialectPostgres,
+	placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+	forUpdate:   " FOR UPDATE",
+	writeTx:     &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	inTx:        &sql.TxOptions{Isolation: sql.LevelSerializable},
+	timeArg:     func(t time.Time) any { return t },
+	jsonElems:   func(col string) string { return "jsonb_array_elements_text(" + col + ") AS je(value)" },
+	elemFold:    `lower(je.value COLLATE "C")`,
+	jsonLen:     "jsonb_array_length",
 	code: func(err error) errClass {
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) {

@@ -3,11 +3,9 @@ package sqlstore
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"strings"
 
 	"github.com/vigil-idp/vigil/internal/store"
@@ -58,7 +56,7 @@ func (s *Store) PlanListUsers(ctx context.Context, q store.Query) (string, error
 // InsertUsers bulk-loads users with multi-row INSERTs in one transaction.
 func (s *Store) InsertUsers(ctx context.Context, us []store.User) error {
 	const perStatement = 1000 // × 27 columns stays under both databases' parameter limits
-	return s.transact(ctx, s.d.writeTx, func(tx *sql.Tx) error {
+	return s.transact(ctx, s.d.writeTx, func(tx querier) error {
 		t := &txn{s: s, tx: tx}
 		for len(us) > 0 {
 			chunk := us[:min(perStatement, len(us))]
@@ -76,7 +74,7 @@ func (s *Store) InsertUsers(ctx context.Context, us []store.User) error {
 						b.WriteString(", ")
 					}
 					args = append(args, v)
-					b.WriteString("$" + strconv.Itoa(len(args)))
+					b.WriteString(s.d.placeholder(len(args)))
 				}
 				b.WriteString(")")
 			}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -87,13 +86,14 @@ func props(m map[string]column) map[string]column {
 // sqlBuilder accumulates SQL text and its bound arguments.
 type sqlBuilder struct {
 	strings.Builder
+	d    *dialect
 	args []any
 }
 
 // arg binds v and returns its placeholder.
 func (b *sqlBuilder) arg(v any) string {
 	b.args = append(b.args, v)
-	return "$" + strconv.Itoa(len(b.args))
+	return b.d.placeholder(len(b.args))
 }
 
 // unsupported is an *odata.Error wrapping odata.ErrUnsupported.

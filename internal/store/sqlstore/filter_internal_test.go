@@ -65,7 +65,7 @@ func TestCompileHandBuiltASTs(t *testing.T) {
 		{"empty in list", &odata.In{Prop: "department"}, -1, false},
 	}
 	for _, c := range cases {
-		var b sqlBuilder
+		b := sqlBuilder{d: sqliteDialect}
 		comp := compiler{d: sqliteDialect, b: &b, props: users.props}
 		err := comp.where(c.expr, nil)
 		if c.pos < 0 {

@@ -201,7 +201,7 @@ func (e *entity[T]) listSQL(d *dialect, in scope, q store.Query) (b *sqlBuilder,
 	if top, err = pageSize(q.Top); err != nil {
 		return nil, nil, 0, err
 	}
-	b = &sqlBuilder{}
+	b = &sqlBuilder{d: d}
 	b.WriteString("SELECT " + e.sel)
 	for _, k := range keys {
 		b.WriteString(", " + k.col.expr)
@@ -265,7 +265,7 @@ func (e *entity[T]) list(ctx context.Context, t *txn, in scope, q store.Query) (
 // count counts the rows of e matching q's filter and search within scope.
 func (e *entity[T]) count(ctx context.Context, t *txn, in scope, q store.Query) (int, error) {
 	op := "count " + e.name + "s"
-	var b sqlBuilder
+	b := sqlBuilder{d: t.s.d}
 	b.WriteString("SELECT count(*) FROM " + e.table + " " + e.alias + " WHERE ")
 	if err := e.where(t.s.d, &b, in, q); err != nil {
 		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)

@@ -92,8 +92,7 @@ func memberFilter(d *dialect, b *sqlBuilder, q store.Query) error {
 	var arms []string
 	var firstErr error
 	for _, k := range memberKinds {
-		var kb sqlBuilder
-		kb.args = b.args
+		kb := sqlBuilder{d: d, args: b.args}
 		kb.WriteString("(m.kind = '" + string(k.kind) + "' AND EXISTS (SELECT 1 FROM " + k.table + " " + k.alias +
 			" WHERE " + k.alias + ".id = m.id AND ")
 		c := compiler{d: d, b: &kb, props: k.props}
@@ -139,7 +138,7 @@ func (t *txn) ListMembers(ctx context.Context, groupID string, transitive bool, 
 	if err != nil {
 		return fail(err)
 	}
-	var b sqlBuilder
+	b := sqlBuilder{d: t.s.d}
 	b.WriteString("SELECT m.id, m.kind FROM ")
 	memberSet(&b, groupID, transitive)
 	b.WriteString(" m WHERE ")
@@ -224,7 +223,7 @@ func loadObjects[T any](ctx context.Context, t *txn, e *entity[T], ids []string,
 	if len(ids) == 0 {
 		return nil
 	}
-	var b sqlBuilder
+	b := sqlBuilder{d: t.s.d}
 	b.WriteString("WHERE " + e.alias + ".id IN (")
 	for i, id := range ids {
 		if i > 0 {
@@ -246,7 +245,7 @@ func loadObjects[T any](ctx context.Context, t *txn, e *entity[T], ids []string,
 
 // CountMembers counts the direct or transitive members of groupID.
 func (t *txn) CountMembers(ctx context.Context, groupID string, transitive bool) (int, error) {
-	var b sqlBuilder
+	b := sqlBuilder{d: t.s.d}
 	b.WriteString("SELECT count(*) FROM ")
 	memberSet(&b, groupID, transitive)
 	b.WriteString(" m")
@@ -270,7 +269,7 @@ func (t *txn) ListMemberOf(ctx context.Context, memberID string, transitive bool
 // IsTransitiveMember reports whether memberID is reachable from groupID
 // through one or more memberships.
 func (t *txn) IsTransitiveMember(ctx context.Context, groupID, memberID string) (bool, error) {
-	var b sqlBuilder
+	b := sqlBuilder{d: t.s.d}
 	b.WriteString("SELECT EXISTS (SELECT 1 FROM ")
 	memberSet(&b, groupID, true)
 	b.WriteString(" m WHERE m.id = " + b.arg(memberID) + ")")
@@ -284,7 +283,7 @@ func (t *txn) IsTransitiveMember(ctx context.Context, groupID, memberID string) 
 // TransitiveMemberUserIDs returns, sorted, the ids of every user directly
 // or transitively in groupID.
 func (t *txn) TransitiveMemberUserIDs(ctx context.Context, groupID string) ([]string, error) {
-	var b sqlBuilder
+	b := sqlBuilder{d: t.s.d}
 	b.WriteString("SELECT m.id FROM ")
 	memberSet(&b, groupID, true)
 	b.WriteString(" m WHERE m.kind = 'user' ORDER BY m.id")

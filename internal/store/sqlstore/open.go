@@ -26,11 +26,12 @@ import (
 type Store struct {
 	txn // the Store-level view: no open transaction
 
-	d   *dialect
-	wdb *sql.DB // writes; in SQLite a single connection, so writers queue
-	rdb *sql.DB // reads; in PostgreSQL the same pool as wdb
-	now func() time.Time
-	log *slog.Logger
+	d     *dialect
+	wdb   *sql.DB  // writes; in SQLite a single connection, so writers queue
+	rdb   *sql.DB  // reads; in PostgreSQL the same pool as wdb
+	batch *batcher // SQLite's group commit (batch.go); nil in PostgreSQL
+	now   func() time.Time
+	log   *slog.Logger
 
 	attempts int // runs of a transaction that keeps hitting errRetry
 }
@@ -115,6 +116,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if s.d == sqliteDialect {
+		s.batch = newBatcher(s.wdb)
 	}
 	return s, nil
 }
@@ -213,6 +217,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the connection pools. (SQLite folds the WAL back into the
 // database file when its last connection closes.)
 func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.close()
+	}
 	var errs []error
 	if s.rdb != s.wdb {
 		errs = append(errs, s.rdb.Close())

@@ -20,11 +20,11 @@ type querier interface {
 
 // txn implements store.Tx. Inside InTx, tx is the open transaction and
 // every method runs in it. At the Store level tx is nil: reads go to the
-// read pool, a single-statement write is autocommitted on the write pool
-// and a read-modify-write opens a transaction of its own.
+// read pool, and each write runs in a transaction of its own (in
+// PostgreSQL a single-statement write is simply autocommitted).
 type txn struct {
 	s  *Store
-	tx *sql.Tx
+	tx querier
 }
 
 // rq is where reads go.
@@ -41,12 +41,14 @@ func (t *txn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		return t.tx.ExecContext(ctx, query, args...)
 	}
 	var res sql.Result
-	err := t.s.retry(ctx, func() error {
-		var err error
-		res, err = t.s.wdb.ExecContext(ctx, query, args...)
+	run := func(q querier) (err error) {
+		res, err = q.ExecContext(ctx, query, args...)
 		return err
-	})
-	return res, err
+	}
+	if t.s.batch != nil {
+		return res, t.s.batch.do(ctx, run)
+	}
+	return res, t.s.retry(ctx, func() error { return run(t.s.wdb) })
 }
 
 // write runs fn in t's transaction, or at the Store level in a new write
@@ -55,30 +57,36 @@ func (t *txn) write(ctx context.Context, fn func(q querier) error) error {
 	if t.tx != nil {
 		return fn(t.tx)
 	}
-	return t.s.transact(ctx, t.s.d.writeTx, func(tx *sql.Tx) error { return fn(tx) })
+	return t.s.transact(ctx, t.s.d.writeTx, fn)
 }
 
-// InTx runs fn in one transaction, committed (durably: SQLite syncs its WAL,
-// PostgreSQL its commit record) when fn returns nil and rolled back
-// otherwise; fn's error is returned unchanged. In PostgreSQL the
-// transaction is SERIALIZABLE and is run again, up to WithMaxAttempts times
-// with a short jittered pause, after a serialization failure or deadlock,
-// so fn must be safe to repeat. In SQLite transactions never overlap (one
-// write connection, BEGIN IMMEDIATE), so they are serializable by
-// construction and are not retried.
+// InTx runs fn in one transaction, committed durably (SQLite syncs its
+// WAL, PostgreSQL its commit record) before InTx returns nil, and rolled
+// back when fn returns an error, which InTx returns unchanged (a panic in
+// fn rolls back too and is re-raised).
+//
+// In PostgreSQL the transaction is SERIALIZABLE and is run again, up to
+// WithMaxAttempts times with a short jittered pause, after a serialization
+// failure or deadlock, so fn must be safe to repeat. In SQLite
+// transactions never overlap (one write connection, BEGIN IMMEDIATE), so
+// they are serializable by construction and never retried; concurrent ones
+// share a group commit (see batch.go).
 //
 // fn must do all its work through tx: calling the Store's own write methods
-// from inside fn waits for the write connection fn holds (SQLite) or runs
-// outside the transaction (PostgreSQL).
+// from inside fn deadlocks in SQLite (they wait for the transaction fn is
+// in) and runs outside the transaction in PostgreSQL.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.transact(ctx, s.d.inTx, func(tx *sql.Tx) error {
-		return fn(&txn{s: s, tx: tx})
+	return s.transact(ctx, s.d.inTx, func(q querier) error {
+		return fn(&txn{s: s, tx: q})
 	})
 }
 
-// transact runs fn in a transaction on the write pool, retrying it when the
-// database asks for a retry.
-func (s *Store) transact(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+// transact runs fn in a write transaction: batched in SQLite; in
+// PostgreSQL on a pooled connection, retried when the database asks for it.
+func (s *Store) transact(ctx context.Context, opts *sql.TxOptions, fn func(q querier) error) error {
+	if s.batch != nil {
+		return s.batch.do(ctx, fn)
+	}
 	return s.retry(ctx, func() (err error) {
 		tx, err := s.wdb.BeginTx(ctx, opts)
 		if err != nil {

@@ -1,0 +1,224 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// SQLite commits are group commits. SQLite has one writer at a time, and in
+// WAL mode with synchronous=FULL each commit waits for an fsync, so
+// committing writers one by one caps throughput at one fsync per write. A
+// batcher instead runs the work of every writer that is waiting back to
+// back in one transaction on the single write connection, each in its own
+// savepoint, and answers them all after one COMMIT (one fsync):
+//
+//   - a writer whose work fails is rolled back to its savepoint alone and
+//     gets its own error; the others commit;
+//   - nobody is answered before the COMMIT is durable, and if the COMMIT
+//     (or any savepoint bookkeeping) fails, every writer in the batch gets
+//     that error, so no write is ever reported done that is not;
+//   - work runs in arrival order, so the batch is equivalent to running the
+//     transactions one after another (serializable);
+//   - a batch starts as soon as the previous one has committed: there is no
+//     timer, so a lone writer pays no extra latency.
+//
+// Writers' statements run with their context's values but not its
+// cancellation: interrupting a statement inside SQLite aborts the whole
+// transaction, which would fail every writer in the batch. A writer whose
+// context ends while it waits in the queue is skipped.
+
+// maxBatch bounds how many transactions share one commit.
+const maxBatch = 256
+
+// errClosed answers writes queued after Close.
+var errClosed = errors.New("sqlstore: store is closed")
+
+type batcher struct {
+	db   *sql.DB       // the single-connection write pool
+	wake chan struct{} // buffered: work may be queued
+	quit chan struct{}
+	done sync.WaitGroup
+
+	mu     sync.Mutex
+	queue  []*job
+	closed bool
+}
+
+type job struct {
+	ctx  context.Context
+	fn   func(q querier) error
+	err  error
+	pnc  any // a panic in fn, re-raised in the writer's goroutine
+	done chan struct{}
+}
+
+func newBatcher(db *sql.DB) *batcher {
+	b := &batcher{db: db, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+	b.done.Add(1)
+	go b.loop()
+	return b
+}
+
+// do runs fn in a batched transaction and returns once it is durably
+// committed or has failed; fn's error is returned unchanged.
+func (b *batcher) do(ctx context.Context, fn func(q querier) error) error {
+	j := &job{ctx: ctx, fn: fn, done: make(chan struct{})}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return errClosed
+	}
+	b.queue = append(b.queue, j)
+	b.mu.Unlock()
+	b.signal()
+	<-j.done // bounded by the batch's run; a job whose ctx ends while queued is skipped
+	if j.pnc != nil {
+		panic(j.pnc)
+	}
+	return j.err
+}
+
+func (b *batcher) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// queued is how many transactions wait for the next batch.
+func (b *batcher) queued() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}
+
+// close lets the running batch finish and fails what is still queued.
+func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	close(b.quit)
+	b.done.Wait()
+	for _, j := range b.queue {
+		j.err = errClosed
+		close(j.done)
+	}
+	b.queue = nil
+}
+
+func (b *batcher) loop() {
+	defer b.done.Done()
+	for {
+		select {
+		case <-b.wake:
+		case <-b.quit:
+			return
+		}
+		b.mu.Lock()
+		n := min(len(b.queue), maxBatch)
+		batch := b.queue[:n:n]
+		b.queue = b.queue[n:]
+		more := len(b.queue) > 0
+		b.mu.Unlock()
+		if more {
+			b.signal()
+		}
+		if n == 0 {
+			continue
+		}
+		b.commit(batch)
+		for _, j := range batch {
+			close(j.done)
+		}
+	}
+}
+
+// commit runs batch in one transaction.
+func (b *batcher) commit(batch []*job) {
+	fail := func(err error) {
+		for _, j := range batch {
+			if j.err == nil && j.pnc == nil {
+				j.err = err
+			}
+		}
+	}
+	tx, err := b.db.BeginTx(context.Background(), nil) // BEGIN IMMEDIATE
+	if err != nil {
+		fail(fmt.Errorf("sqlstore: begin: %w", err))
+		return
+	}
+	q := noCancel{tx}
+	alone := len(batch) == 1 // no savepoint needed: failure rolls back all
+	var ok int
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			j.err = err
+			continue
+		}
+		if !alone {
+			if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("sqlstore: savepoint: %w", err))
+				return
+			}
+		}
+		j.run(q)
+		if alone && (j.err != nil || j.pnc != nil) {
+			tx.Rollback()
+			return
+		}
+		if !alone {
+			// These fail if the job's error aborted the whole transaction.
+			stmts := []string{"RELEASE job"}
+			if j.err != nil || j.pnc != nil {
+				stmts = []string{"ROLLBACK TO job", "RELEASE job"}
+			}
+			for _, stmt := range stmts {
+				if _, err := tx.Exec(stmt); err != nil {
+					tx.Rollback()
+					fail(fmt.Errorf("sqlstore: batched transaction aborted: %w", err))
+					return
+				}
+			}
+		}
+		if j.err == nil && j.pnc == nil {
+			ok++
+		}
+	}
+	if ok == 0 {
+		tx.Rollback()
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("sqlstore: commit: %w", err))
+	}
+}
+
+// run calls the job's fn, catching a panic.
+func (j *job) run(q querier) {
+	defer func() {
+		if p := recover(); p != nil {
+			j.pnc = p
+		}
+	}()
+	j.err = j.fn(q)
+}
+
+// noCancel runs statements with their context's values but not its
+// cancellation (see the comment at the top of this file).
+type noCancel struct{ tx *sql.Tx }
+
+func (n noCancel) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return n.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (n noCancel) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return n.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+}
+
+func (n noCancel) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return n.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+}
