@@ -44,13 +44,13 @@ func applicationObject(app store.Application, secrets []store.PasswordCredential
 		{"appId", app.AppID},
 		{"createdDateTime", dateTime(app.CreatedDateTime)},
 		{"displayName", app.DisplayName},
-		{"identifierUris", strings0(app.IdentifierURIs)},
+		{"identifierUris", emptyIfNil(app.IdentifierURIs)},
 		{"isFallbackPublicClient", app.IsFallbackPublicClient},
 		{"signInAudience", "AzureADMyOrg"},
 		{"passwordCredentials", creds},
-		{"publicClient", object{{"redirectUris", strings0(app.PublicClientRedirectURIs)}}},
-		{"spa", object{{"redirectUris", strings0(app.SPARedirectURIs)}}},
-		{"web", object{{"redirectUris", strings0(app.WebRedirectURIs)}}},
+		{"publicClient", object{{"redirectUris", emptyIfNil(app.PublicClientRedirectURIs)}}},
+		{"spa", object{{"redirectUris", emptyIfNil(app.SPARedirectURIs)}}},
+		{"web", object{{"redirectUris", emptyIfNil(app.WebRedirectURIs)}}},
 	}
 }
 

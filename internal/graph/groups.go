@@ -32,7 +32,7 @@ func groupObject(g store.Group) object {
 		{"createdDateTime", dateTime(g.CreatedDateTime)},
 		{"description", g.Description},
 		{"displayName", g.DisplayName},
-		{"groupTypes", strings0(g.GroupTypes)},
+		{"groupTypes", emptyIfNil(g.GroupTypes)},
 		{"isAssignableToRole", g.IsAssignableToRole},
 		{"mailEnabled", g.MailEnabled},
 		{"mailNickname", g.MailNickname},

@@ -44,7 +44,7 @@ func roleDefinitionObject(d directory.RoleDefinition) object {
 		{"templateId", d.TemplateID},
 		{"version", "1"},
 		{"rolePermissions", []object{{
-			{"allowedResourceActions", strings0(d.AllowedResourceActions)},
+			{"allowedResourceActions", emptyIfNil(d.AllowedResourceActions)},
 			{"condition", nil},
 		}}},
 	}

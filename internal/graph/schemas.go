@@ -44,7 +44,8 @@ var created = odata.Prop{
 // selectOnly is a property that can be selected but not queried.
 func selectOnly(t odata.PropType) odata.Prop { return odata.Prop{Type: t} }
 
-func with(p odata.Prop, edit func(*odata.Prop)) odata.Prop {
+// tweak returns a copy of p changed by edit.
+func tweak(p odata.Prop, edit func(*odata.Prop)) odata.Prop {
 	edit(&p)
 	return p
 }
@@ -53,32 +54,32 @@ func with(p odata.Prop, edit func(*odata.Prop)) odata.Prop {
 var usersSchema = odata.Schema{Name: "microsoft.graph.user", Props: map[string]odata.Prop{
 	"id":             key,
 	"businessPhones": selectOnly(odata.TypeStringCollection),
-	"displayName": with(text, func(p *odata.Prop) {
+	"displayName": tweak(text, func(p *odata.Prop) {
 		p.Orderable, p.Searchable, p.Nullable = true, true, false
 	}),
-	"givenName": with(text, func(p *odata.Prop) { p.Searchable = true }),
-	"jobTitle":  with(text, func(p *odata.Prop) { p.Searchable = true }),
-	"mail": with(text, func(p *odata.Prop) {
+	"givenName": tweak(text, func(p *odata.Prop) { p.Searchable = true }),
+	"jobTitle":  tweak(text, func(p *odata.Prop) { p.Searchable = true }),
+	"mail": tweak(text, func(p *odata.Prop) {
 		p.AdvancedOps |= odata.AllowEndsWith
 		p.Searchable = true
 	}),
-	"mobilePhone": with(text, func(p *odata.Prop) {
+	"mobilePhone": tweak(text, func(p *odata.Prop) {
 		p.Ops &^= odata.AllowStartsWith
 		p.AdvancedOps |= odata.AllowStartsWith
 	}),
 	"officeLocation":    text,
 	"preferredLanguage": selectOnly(odata.TypeString),
-	"surname":           with(text, func(p *odata.Prop) { p.Searchable = true }),
-	"userPrincipalName": with(text, func(p *odata.Prop) {
+	"surname":           tweak(text, func(p *odata.Prop) { p.Searchable = true }),
+	"userPrincipalName": tweak(text, func(p *odata.Prop) {
 		p.AdvancedOps |= odata.AllowEndsWith
 		p.Orderable, p.Searchable, p.Nullable = true, true, false
 	}),
 	"accountEnabled":  boolean,
 	"createdDateTime": created,
-	"department": with(text, func(p *odata.Prop) {
+	"department": tweak(text, func(p *odata.Prop) {
 		p.Ops &^= odata.AllowStartsWith
 	}),
-	"mailNickname":                    with(text, func(p *odata.Prop) { p.Searchable = true }),
+	"mailNickname":                    tweak(text, func(p *odata.Prop) { p.Searchable = true }),
 	"signInSessionsValidFromDateTime": selectOnly(odata.TypeDateTime),
 }}
 
@@ -86,8 +87,8 @@ var usersSchema = odata.Schema{Name: "microsoft.graph.user", Props: map[string]o
 var groupsSchema = odata.Schema{Name: "microsoft.graph.group", Props: map[string]odata.Prop{
 	"id":              key,
 	"createdDateTime": created,
-	"description":     with(text, func(p *odata.Prop) { p.Searchable = true }),
-	"displayName": with(text, func(p *odata.Prop) {
+	"description":     tweak(text, func(p *odata.Prop) { p.Searchable = true }),
+	"displayName": tweak(text, func(p *odata.Prop) {
 		p.Orderable, p.Searchable, p.Nullable = true, true, false
 	}),
 	"groupTypes": {
@@ -95,7 +96,7 @@ var groupsSchema = odata.Schema{Name: "microsoft.graph.group", Props: map[string
 	},
 	"isAssignableToRole": boolean,
 	"mailEnabled":        boolean,
-	"mailNickname":       with(text, func(p *odata.Prop) { p.Nullable = false }),
+	"mailNickname":       tweak(text, func(p *odata.Prop) { p.Nullable = false }),
 	"securityEnabled":    boolean,
 }}
 
@@ -104,7 +105,7 @@ var applicationsSchema = odata.Schema{Name: "microsoft.graph.application", Props
 	"id":              key,
 	"appId":           key,
 	"createdDateTime": created,
-	"displayName": with(text, func(p *odata.Prop) {
+	"displayName": tweak(text, func(p *odata.Prop) {
 		p.Orderable, p.Searchable, p.Nullable = true, true, false
 	}),
 	"identifierUris": {
@@ -126,7 +127,7 @@ var servicePrincipalsSchema = odata.Schema{Name: "microsoft.graph.servicePrincip
 	"accountEnabled": selectOnly(odata.TypeBool),
 	"appId":          key,
 	"appRoles":       selectOnly(odata.TypeComplex),
-	"displayName": with(text, func(p *odata.Prop) {
+	"displayName": tweak(text, func(p *odata.Prop) {
 		p.Orderable, p.Searchable, p.Nullable = true, true, false
 	}),
 	"oauth2PermissionScopes": selectOnly(odata.TypeComplex),

@@ -30,7 +30,7 @@ var userDefaults = []string{
 // not stored and always null.
 func userObject(u store.User) object {
 	return object{
-		{"businessPhones", strings0(u.BusinessPhones)},
+		{"businessPhones", emptyIfNil(u.BusinessPhones)},
 		{"displayName", u.DisplayName},
 		{"givenName", u.GivenName},
 		{"jobTitle", u.JobTitle},

@@ -90,9 +90,9 @@ func dateTime(t time.Time) any {
 	return t.UTC().Format("2006-01-02T15:04:05Z")
 }
 
-// strings0 renders a string collection; nil becomes [] (Graph never sends
+// emptyIfNil renders a string collection; nil becomes [] (Graph never sends
 // null for a collection, e.g. businessPhones).
-func strings0(s []string) []string {
+func emptyIfNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
