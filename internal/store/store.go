@@ -88,7 +88,10 @@ type Users interface {
 	// UpdateUser reads the user, calls fn with it and writes back what fn
 	// returns, atomically (inside one transaction). fn must not change ID.
 	// Errors from fn are returned unchanged and nothing is written.
-	// ErrConflict when the new userPrincipalName is taken.
+	// ErrConflict when the new userPrincipalName is taken. fn may be called
+	// more than once (when the backend retries a transaction that lost a
+	// race), so it must have no effects beyond its result. The user is
+	// returned as stored (times in UTC, to the microsecond).
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
 	// DeleteUser removes the user, its group memberships and its role
 	// assignments, or returns ErrNotFound.

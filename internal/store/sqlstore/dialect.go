@@ -24,10 +24,9 @@ type dialect struct {
 	name  string
 	goose goose.Dialect
 
-	// placeholder is the n-th parameter in built statements. SQLite looks
-	// "$NNN" up by name, linearly, so a statement with thousands of them
-	// (a bulk insert, a long IN list) would parse in quadratic time; its
-	// numbered form ?NNN does not.
+	// placeholder is the n-th parameter in built statements: SQLite's own
+	// numbered form ?NNN (its "$NNN" is a named parameter, found by a
+	// linear search at parse time), PostgreSQL's $NNN.
 	placeholder func(n int) string
 
 	// forUpdate is appended to the SELECT of a read-modify-write so that

@@ -56,6 +56,12 @@ func (s *Store) PlanListUsers(ctx context.Context, q store.Query) (string, error
 // InsertUsers bulk-loads users with multi-row INSERTs in one transaction.
 func (s *Store) InsertUsers(ctx context.Context, us []store.User) error {
 	const perStatement = 1000 // × 27 columns stays under both databases' parameter limits
+	ph := s.d.placeholder
+	if s.d == sqliteDialect {
+		// Binding numbered or named parameters costs modernc.org/sqlite
+		// time quadratic in their number; anonymous ones are linear.
+		ph = func(int) string { return "?" }
+	}
 	return s.transact(ctx, s.d.writeTx, func(tx querier) error {
 		t := &txn{s: s, tx: tx}
 		for len(us) > 0 {
@@ -74,7 +80,7 @@ func (s *Store) InsertUsers(ctx context.Context, us []store.User) error {
 						b.WriteString(", ")
 					}
 					args = append(args, v)
-					b.WriteString(s.d.placeholder(len(args)))
+					b.WriteString(ph(len(args)))
 				}
 				b.WriteString(")")
 			}
