@@ -46,6 +46,11 @@ var graphPermissions = []Permission{
 	{Name: "AuditLog.Read.All", AppRoleID: "b0afded3-3588-46d8-8b3d-9842eff778da", ScopeID: "e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20", AdminConsentRequired: true, Description: "Read all audit log data"},
 	{Name: "Application.Read.All", AppRoleID: "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30", ScopeID: "c79f8feb-a9db-4090-85f9-90d820caa0eb", AdminConsentRequired: true, Description: "Read all applications"},
 	{Name: "Application.ReadWrite.All", AppRoleID: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", ScopeID: "bdfbf15f-ee85-4955-8675-146e8e5296b5", AdminConsentRequired: true, Description: "Read and write all applications"},
+	// AppRoleAssignment.ReadWrite.All is not in graph-permissions.json; its
+	// ids were checked against Microsoft's Graph permissions data
+	// (microsoftgraph devx-content permissions.json) and several
+	// independent public scripts that grant it by id.
+	{Name: "AppRoleAssignment.ReadWrite.All", AppRoleID: "06b708a9-e830-4db3-a914-8e69da51d44f", ScopeID: "84bccea3-f856-4a8a-967b-dbe0a3d53a64", AdminConsentRequired: true, Description: "Manage app permission grants and app role assignments"},
 	{Name: "openid", AppRoleID: "", ScopeID: "37f7f235-527c-4136-accd-4a02d197296e", AdminConsentRequired: false, Description: "Sign users in"},
 	{Name: "profile", AppRoleID: "", ScopeID: "14dad69e-099b-42c9-810b-d002981feec1", AdminConsentRequired: false, Description: "View users' basic profile"},
 	{Name: "email", AppRoleID: "", ScopeID: "64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", AdminConsentRequired: false, Description: "View users' email address"},

@@ -40,8 +40,8 @@ func TestCatalogueShape(t *testing.T) {
 			}
 		})
 	}
-	if n := len(GraphPermissions()); n != 22 {
-		t.Errorf("GraphPermissions: %d entries, want the 22 of graph-permissions.json", n)
+	if n := len(GraphPermissions()); n != 23 {
+		t.Errorf("GraphPermissions: %d entries, want the 22 of graph-permissions.json plus AppRoleAssignment.ReadWrite.All", n)
 	}
 }
 
@@ -59,6 +59,7 @@ func TestGraphIDs(t *testing.T) {
 		{"Directory.AccessAsUser.All", "", "0e263e50-5827-48a4-b97c-d940288653c7", true},
 		{"offline_access", "", "7427e0e9-2fba-42fe-b0c0-848c9e6a8182", false},
 		{"RoleManagement.ReadWrite.Directory", "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8", "d01b97e9-cbc0-49fe-810a-750afd5527a3", true},
+		{"AppRoleAssignment.ReadWrite.All", "06b708a9-e830-4db3-a914-8e69da51d44f", "84bccea3-f856-4a8a-967b-dbe0a3d53a64", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
