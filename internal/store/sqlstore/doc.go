@@ -14,7 +14,10 @@
 //
 // Durability: every method that returns nil after a write has committed it
 // durably (SQLite runs WAL with synchronous=FULL; PostgreSQL commits
-// synchronously unless the server is configured otherwise).
+// synchronously unless the server is configured otherwise). SQLite writes
+// go through one connection and concurrent ones share a group commit
+// (batch.go), so writers queue instead of failing with SQLITE_BUSY and one
+// fsync serves many of them.
 //
 // Values round-trip as written with these rules: times come back in UTC
 // truncated to Precision (microseconds); a zero time in an optional field
