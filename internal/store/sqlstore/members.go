@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +101,7 @@ func memberFilter(d *dialect, b *sqlBuilder, q store.Query) error {
 			if !errors.Is(err, odata.ErrUnsupported) {
 				return err
 			}
-			firstErr = cmpOr(firstErr, err)
+			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		kb.WriteString("))")
@@ -112,13 +113,6 @@ func memberFilter(d *dialect, b *sqlBuilder, q store.Query) error {
 	}
 	b.WriteString("(" + strings.Join(arms, " OR ") + ")")
 	return nil
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // ListMembers pages the direct or transitive members of groupID (users,
