@@ -1,0 +1,262 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vigil-idp/vigil/internal/secret"
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// RefreshTokenBytes is how many random bytes a refresh-token value carries
+// (256 bits, base64url without padding: 43 characters).
+const RefreshTokenBytes = 32
+
+// Reasons written to RevokedReason by refresh-token operations.
+const (
+	ReasonReuse        = "refresh token reuse detected"
+	ReasonClientRevoke = "revoked by the client (RFC 7009)"
+)
+
+// ErrWrongClient is joined to ErrTokenInvalid when a refresh token is
+// presented by a client other than the one it was issued to (RFC 6749 §6,
+// RFC 7009 §2.1).
+var ErrWrongClient = errors.New("session: refresh token issued to another client")
+
+// NewRefresh describes a refresh token to issue after an interactive grant
+// (authorization code, device code, password).
+type NewRefresh struct {
+	UserID    string
+	SessionID string // sid; "" only for tokens not tied to a session
+	ClientID  string // appId
+	Scopes    []string
+	// Resource is the audience of the access tokens the token buys.
+	Resource string
+	// Capabilities are the client capabilities declared (e.g. "cp1").
+	Capabilities []string
+	// AuthTime is the interactive authentication the grant rests on.
+	AuthTime time.Time
+	// FamilyID is the family to start; "" makes a new one. Authorization
+	// codes pre-assign one so that a replayed code can revoke it.
+	FamilyID string
+	// SPA marks tokens issued through a SPA redirect URI: their inactivity
+	// window is the policy's SPARefreshTokenInactivity (24 h by default).
+	SPA bool
+}
+
+// IssueRefreshToken creates the first refresh token of a family and returns
+// its value (RefreshTokenBytes random bytes, base64url); only the keyed
+// hash of the value is stored. It expires after the client's effective
+// inactivity window (SPA or not).
+func (s *Service) IssueRefreshToken(ctx context.Context, n NewRefresh) (string, store.RefreshToken, error) {
+	if n.UserID == "" || n.ClientID == "" {
+		return "", store.RefreshToken{}, errors.New("session: refresh token needs a user and a client")
+	}
+	p, err := s.EffectivePolicy(ctx, n.ClientID)
+	if err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	window := p.RefreshTokenInactivity
+	if n.SPA {
+		window = p.SPARefreshTokenInactivity
+	}
+	value, err := secret.NewToken(RefreshTokenBytes)
+	if err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	now := s.now()
+	rt := store.RefreshToken{
+		ID: s.newID(), Hash: s.Secrets.Hash(value), FamilyID: n.FamilyID, SessionID: n.SessionID,
+		UserID: n.UserID, ClientID: n.ClientID, Scopes: slices.Clone(n.Scopes), Resource: n.Resource,
+		Capabilities: slices.Clone(n.Capabilities), AuthTime: n.AuthTime.UTC().Truncate(time.Microsecond),
+		CreatedAt: now, ExpiresAt: now.Add(window),
+	}
+	if rt.FamilyID == "" {
+		rt.FamilyID = s.newID()
+	}
+	if rt.AuthTime.IsZero() {
+		rt.AuthTime = now
+	}
+	if err := s.Store.CreateRefreshToken(ctx, rt); err != nil {
+		return "", store.RefreshToken{}, fmt.Errorf("session: issue refresh token: %w", err)
+	}
+	return value, rt, nil
+}
+
+// RotateRefreshToken redeems a refresh token (RFC 6749 §6) presented by
+// clientID and rotates it (RFC 9700 §4.14.2) in one transaction: the token
+// is marked used (compare-and-set) and a child in the same family, with the
+// same scopes, resource, capabilities, session and AuthTime, is created and
+// returned with its value. The child's inactivity window is the parent's,
+// shortened to the current policy's RefreshTokenInactivity when that is
+// lower (so SPA families keep their shorter window, and a tightened policy
+// applies at the next rotation).
+//
+// Errors: ErrTokenInvalid (unknown, wrong client — also ErrWrongClient —,
+// revoked, expired, past RefreshTokenMaxAge, user deleted or disabled,
+// AuthTime before the user's signInSessionsValidFromDateTime or
+// refreshTokensValidFromDateTime); ErrTokenReused when the token was already
+// used: the whole family is revoked and an audit record written, committed
+// before the error is returned.
+func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string) (old store.RefreshToken, newValue string, child store.RefreshToken, err error) {
+	hash := s.Secrets.Hash(value)
+	p, err := s.EffectivePolicy(ctx, clientID)
+	if err != nil {
+		return store.RefreshToken{}, "", store.RefreshToken{}, err
+	}
+	if newValue, err = secret.NewToken(RefreshTokenBytes); err != nil {
+		return store.RefreshToken{}, "", store.RefreshToken{}, err
+	}
+	now := s.now()
+	childID, auditID := s.newID(), s.newID()
+	var outcome error // the refusal to return once the transaction commits
+	err = s.inTx(ctx, func(tx Tx) error {
+		outcome = nil
+		t, err := tx.GetRefreshTokenByHash(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			outcome = fmt.Errorf("%w: unknown refresh token", ErrTokenInvalid)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if t.ClientID != clientID {
+			outcome = fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongClient)
+			return nil
+		}
+		if t.UsedAt != nil {
+			outcome, err = s.reused(ctx, tx, t, now, auditID)
+			return err
+		}
+		if outcome, err = s.refreshRefusal(ctx, tx, t, p, now); outcome != nil || err != nil {
+			return err
+		}
+		switch err := tx.MarkRefreshTokenUsed(ctx, t.ID, now); {
+		case errors.Is(err, store.ErrConflict): // used concurrently: reuse
+			outcome, err = s.reused(ctx, tx, t, now, auditID)
+			return err
+		case errors.Is(err, store.ErrNotFound):
+			outcome = fmt.Errorf("%w: refresh token vanished", ErrTokenInvalid)
+			return nil
+		case err != nil:
+			return err
+		}
+		window := min(t.ExpiresAt.Sub(t.CreatedAt), p.RefreshTokenInactivity)
+		child = store.RefreshToken{
+			ID: childID, Hash: s.Secrets.Hash(newValue), FamilyID: t.FamilyID, ParentID: t.ID,
+			SessionID: t.SessionID, UserID: t.UserID, ClientID: t.ClientID, Scopes: t.Scopes,
+			Resource: t.Resource, Capabilities: t.Capabilities, AuthTime: t.AuthTime,
+			CreatedAt: now, ExpiresAt: now.Add(window),
+		}
+		old = t
+		return tx.CreateRefreshToken(ctx, child)
+	})
+	if err != nil {
+		return store.RefreshToken{}, "", store.RefreshToken{}, fmt.Errorf("session: rotate refresh token: %w", err)
+	}
+	if outcome != nil {
+		return store.RefreshToken{}, "", store.RefreshToken{}, outcome
+	}
+	return old, newValue, child, nil
+}
+
+// refreshRefusal applies the validity rule to an unused token: it returns
+// the ErrTokenInvalid to report, or nil when the token works.
+func (s *Service) refreshRefusal(ctx context.Context, tx Tx, t store.RefreshToken, p Policy, now time.Time) (error, error) {
+	switch {
+	case t.RevokedAt != nil:
+		return fmt.Errorf("%w: revoked (%s)", ErrTokenInvalid, t.RevokedReason), nil
+	case !now.Before(t.ExpiresAt):
+		return fmt.Errorf("%w: expired after inactivity", ErrTokenInvalid), nil
+	case p.RefreshTokenMaxAge > 0 && now.Sub(t.AuthTime) >= p.RefreshTokenMaxAge:
+		return fmt.Errorf("%w: older than the maximum age %s", ErrTokenInvalid, FormatDuration(p.RefreshTokenMaxAge)), nil
+	}
+	u, err := tx.GetUser(ctx, t.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: user %s no longer exists", ErrTokenInvalid, t.UserID), nil
+	case err != nil:
+		return nil, err
+	case !u.AccountEnabled:
+		return fmt.Errorf("%w: user %s is disabled", ErrTokenInvalid, t.UserID), nil
+	case t.AuthTime.Before(u.SignInSessionsValidFrom) || t.AuthTime.Before(u.RefreshTokensValidFrom):
+		return fmt.Errorf("%w: issued before the user's sessions were revoked", ErrTokenInvalid), nil
+	}
+	return nil, nil
+}
+
+// reused handles the presentation of an already used token: it revokes the
+// family and, when that revoked anything, appends the audit record. It
+// returns the ErrTokenReused to report.
+func (s *Service) reused(ctx context.Context, tx Tx, t store.RefreshToken, now time.Time, auditID string) (error, error) {
+	n, err := tx.RevokeRefreshTokenFamily(ctx, t.FamilyID, now, ReasonReuse)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		if err := tx.AppendAudit(ctx, reuseAudit(auditID, t, n, now)); err != nil {
+			return nil, err
+		}
+		s.logger().WarnContext(ctx, "session: refresh token reuse detected; family revoked",
+			"family", t.FamilyID, "user", t.UserID, "client", t.ClientID, "sid", t.SessionID, "revoked", n)
+	}
+	return fmt.Errorf("%w: family %s revoked", ErrTokenReused, t.FamilyID), nil
+}
+
+// LookupRefreshToken finds a refresh token by value for introspection
+// (RFC 7662 §2.2) and reports whether it is active under the validity rule
+// (unused, unrevoked, unexpired, its user enabled and not revoked since).
+// An unknown value gives a zero token, false and no error.
+func (s *Service) LookupRefreshToken(ctx context.Context, value string) (store.RefreshToken, bool, error) {
+	t, err := s.Store.GetRefreshTokenByHash(ctx, s.Secrets.Hash(value))
+	if errors.Is(err, store.ErrNotFound) {
+		return store.RefreshToken{}, false, nil
+	}
+	if err != nil {
+		return store.RefreshToken{}, false, fmt.Errorf("session: look up refresh token: %w", err)
+	}
+	if t.UsedAt != nil {
+		return t, false, nil
+	}
+	p, err := s.EffectivePolicy(ctx, t.ClientID)
+	if err != nil {
+		return store.RefreshToken{}, false, err
+	}
+	refusal, err := s.refreshRefusal(ctx, s.Store, t, p, s.now())
+	if err != nil {
+		return store.RefreshToken{}, false, fmt.Errorf("session: look up refresh token: %w", err)
+	}
+	return t, refusal == nil, nil
+}
+
+// RevokeRefreshTokenValue revokes a refresh token presented by clientID
+// (RFC 7009 §2.1) together with its whole family: the RFC says the server
+// SHOULD also invalidate the tokens issued from the same grant, and every
+// token of a family descends from one grant. An unknown value is not an
+// error (RFC 7009 §2.2); a token of another client gives ErrTokenInvalid
+// joined with ErrWrongClient and revokes nothing.
+func (s *Service) RevokeRefreshTokenValue(ctx context.Context, value, clientID string) error {
+	t, err := s.Store.GetRefreshTokenByHash(ctx, s.Secrets.Hash(value))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("session: revoke refresh token: %w", err)
+	}
+	if t.ClientID != clientID {
+		return fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongClient)
+	}
+	return s.RevokeFamily(ctx, t.FamilyID, ReasonClientRevoke)
+}
+
+// RevokeFamily revokes every unrevoked refresh token of a family, e.g. when
+// an authorization code is replayed (RFC 6749 §4.1.2).
+func (s *Service) RevokeFamily(ctx context.Context, familyID, reason string) error {
+	if _, err := s.Store.RevokeRefreshTokenFamily(ctx, familyID, s.now(), reason); err != nil {
+		return fmt.Errorf("session: revoke family %s: %w", familyID, err)
+	}
+	return nil
+}
