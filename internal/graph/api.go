@@ -78,6 +78,11 @@ func (a *API) routes() []route {
 		{"GET", "/users/{id}/memberOf", userMemberOfRead, a.memberOf(false)},
 		{"GET", "/users/{id}/transitiveMemberOf", userMemberOfRead, a.memberOf(true)},
 
+		{"GET", "/me", meRead, asMe(users.getHandler(a))},
+		{"PATCH", "/me", meWrite, a.updateMe},
+		{"GET", "/me/memberOf", meMemberOf, asMe(a.memberOf(false))},
+		{"GET", "/me/transitiveMemberOf", meMemberOf, asMe(a.memberOf(true))},
+
 		{"GET", "/groups", groupsRead, groups.listHandler(a)},
 		{"POST", "/groups", groupsWrite, groups.createHandler(a)},
 		{"GET", "/groups/$count", groupsRead, groups.countHandler()},
@@ -167,13 +172,13 @@ func (a *API) build() {
 	a.handler = a.withRequestIDs(h)
 }
 
-// endpoint checks the route's permissions, runs its handler and renders
-// any error it returns.
+// endpoint checks the route's access (permissions.go), runs its handler
+// and renders any error it returns.
 func (a *API) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := authz.FromContext(r.Context())
-		if !rt.access.allows(p) {
-			a.writeError(w, r, forbidden())
+		if err := rt.access.check(p); err != nil {
+			a.writeError(w, r, err)
 			return
 		}
 		if err := rt.handle(w, r); err != nil {

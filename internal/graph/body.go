@@ -210,3 +210,18 @@ func requiredStrings(names []string, values ...directory.Optional[string]) error
 	}
 	return nil
 }
+
+// recording returns t whose fields also append the name of every property
+// they decode to *names, so a handler can tell which properties a body
+// set.
+func (t bodyType) recording(names *[]string) bodyType {
+	fields := make(map[string]field, len(t.fields))
+	for name, f := range t.fields {
+		fields[name] = func(n string, raw json.RawMessage) error {
+			*names = append(*names, n)
+			return f(n, raw)
+		}
+	}
+	t.fields = fields
+	return t
+}

@@ -13,6 +13,9 @@ type entitySet[T any] struct {
 	// name is the @odata.context fragment, e.g. "users" or "directoryObjects".
 	name   string
 	schema odata.Schema
+	// schemaFor, when set, gives the schema of the query options of a
+	// request, which may narrow schema for the caller in ctx.
+	schemaFor func(ctx context.Context) odata.Schema
 	// render renders one item with the selection applied (nil sel: the
 	// type's default properties).
 	render func(ctx context.Context, item T, sel []string) (object, error)
@@ -40,7 +43,7 @@ func defaultsOf[T any](fn func(T) object, defaults []string) func(context.Contex
 // options against es.schema, asks for one page, renders it and adds
 // @odata.count and @odata.nextLink as Graph does.
 func listEntities[T any](a *API, w http.ResponseWriter, r *http.Request, es entitySet[T]) error {
-	lq, err := parseList(r, es.schema)
+	lq, err := parseList(r, es.querySchema(r.Context()))
 	if err != nil {
 		return err
 	}
@@ -71,6 +74,14 @@ func listEntities[T any](a *API, w http.ResponseWriter, r *http.Request, es enti
 	return nil
 }
 
+// querySchema is the schema of the query options of a request in ctx.
+func (es entitySet[T]) querySchema(ctx context.Context) odata.Schema {
+	if es.schemaFor != nil {
+		return es.schemaFor(ctx)
+	}
+	return es.schema
+}
+
 // countAll counts the items matching q.
 func (es entitySet[T]) countAll(ctx context.Context, q store.Query) (int, error) {
 	if es.count != nil && es.keep == nil {
@@ -97,7 +108,7 @@ func (es entitySet[T]) countAll(ctx context.Context, q store.Query) (int, error)
 
 // countEntities answers a /$count segment of a collection.
 func countEntities[T any](w http.ResponseWriter, r *http.Request, es entitySet[T]) error {
-	q, err := countQuery(r, es.schema)
+	q, err := countQuery(r, es.querySchema(r.Context()))
 	if err != nil {
 		return err
 	}

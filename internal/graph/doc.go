@@ -9,14 +9,18 @@
 // headers; the system query options ($filter, $select, $top, $orderby,
 // $count, $search, $skiptoken), checked against per-collection schemas
 // with Graph's advanced-query rules (ConsistencyLevel: eventual); the
-// per-route table of Graph application permissions; and the decoding of
-// request bodies into directory inputs (absent, null or a value).
+// per-route table of Graph permissions (permissions.go: application
+// permissions for app-only tokens; delegated permissions for tokens of a
+// signed-in user, bounded by what the user's directory roles permit,
+// delegated.go); Entra's protection of privileged targets on writes
+// (guards.go); the /me routes (me.go); and the decoding of request bodies
+// into directory inputs (absent, null or a value).
 //
 // It does not know business rules (internal/directory decides what is
 // valid and stores it), how tokens are verified (an Authenticator, such as
 // internal/oauth's Verifier, does), how queries become SQL (internal/store
-// backends compile the odata AST), or what any permission grants beyond
-// the route table.
+// backends compile the odata AST), or who may reset passwords and revoke
+// sessions of whom (internal/authz's revoke matrix).
 //
 // Build an API as a struct literal and mount it:
 //

@@ -274,19 +274,28 @@ func TestGraphHeaders(t *testing.T) {
 	})
 }
 
+// concreteRoute is a route with its wildcards filled in.
+type concreteRoute struct {
+	method, path string
+	access       access
+}
+
 // concreteRoutes lists every route with its wildcards filled in.
-func concreteRoutes(d Directory, id string) []struct{ method, path string } {
-	var out []struct{ method, path string }
+func concreteRoutes(d Directory, id string) []concreteRoute {
+	var out []concreteRoute
 	for _, rt := range (&API{Directory: d}).routes() {
 		p := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(rt.path, id)
-		out = append(out, struct{ method, path string }{rt.method, p})
+		out = append(out, concreteRoute{rt.method, p, rt.access})
 	}
 	return out
 }
 
-// TestEveryRouteIsProtected: no route answers without a valid token, none
-// answers a token without a permission, and delegated tokens are refused
-// until delegated authorization exists.
+// TestEveryRouteIsProtected: no route answers without a valid token; none
+// answers an app-only token without a permission (the /me routes answer
+// app-only tokens 400, as Graph does); none answers a delegated token
+// without a Graph permission; and no write but PATCH /me answers a
+// delegated token holding every Graph permission for a user without a
+// directory role.
 func TestEveryRouteIsProtected(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		id := e.user("a@vigil.local")
@@ -296,24 +305,45 @@ func TestEveryRouteIsProtected(t *testing.T) {
 				scopes = append(scopes, p.Name)
 			}
 		}
+		// refusal returns the status every request on rt must get, or 0
+		// when rt must not refuse (neither 401 nor 403).
+		type refusal func(rt concreteRoute) int
+		always := func(status int) refusal { return func(concreteRoute) int { return status } }
+		appOnly := func(rt concreteRoute) int {
+			if rt.access.me {
+				return http.StatusBadRequest
+			}
+			return http.StatusForbidden
+		}
+		noRole := func(rt concreteRoute) int {
+			if rt.method == "GET" || rt.access.me {
+				return 0
+			}
+			return http.StatusForbidden
+		}
 		tokens := []struct {
 			name, token string
-			status      int
+			want        refusal
 		}{
-			{"no token", "", http.StatusUnauthorized},
-			{"bad token", "eyJhbGciOiJub25lIn0.e30.", http.StatusUnauthorized},
-			{"expired token", e.token(map[string]any{"exp": t0.Add(-time.Hour).Unix(), "iat": t0.Add(-2 * time.Hour).Unix()}), http.StatusUnauthorized},
-			{"other audience", e.token(map[string]any{"aud": "api://other"}), http.StatusUnauthorized},
-			{"no permissions", e.appToken(), http.StatusForbidden},
-			{"Vigil permissions only", e.appToken(authz.PermRevocationsReadWriteAll), http.StatusForbidden},
-			{"delegated, every scope", e.token(map[string]any{"scp": strings.Join(scopes, " "), "idtyp": "user", "sub": id, "oid": id}), http.StatusForbidden},
+			{"no token", "", always(http.StatusUnauthorized)},
+			{"bad token", "eyJhbGciOiJub25lIn0.e30.", always(http.StatusUnauthorized)},
+			{"expired token", e.token(map[string]any{"exp": t0.Add(-time.Hour).Unix(), "iat": t0.Add(-2 * time.Hour).Unix()}), always(http.StatusUnauthorized)},
+			{"other audience", e.token(map[string]any{"aud": "api://other"}), always(http.StatusUnauthorized)},
+			{"no permissions", e.appToken(), appOnly},
+			{"Vigil permissions only", e.appToken(authz.PermRevocationsReadWriteAll), appOnly},
+			{"delegated, no Graph permission", e.signIn(id, "openid", "offline_access"), always(http.StatusForbidden)},
+			{"delegated, every permission, no role", e.signIn(id, scopes...), noRole},
 		}
 		for _, tok := range tokens {
 			t.Run(tok.name, func(t *testing.T) {
 				for _, rt := range concreteRoutes(e.dir, id) {
 					r := e.request(tok.token, rt.method, rt.path, map[string]any{})
-					if r.status != tok.status {
-						t.Errorf("%s %s: %d, want %d: %s", rt.method, rt.path, r.status, tok.status, r.body)
+					want := tok.want(rt)
+					switch {
+					case want == 0 && (r.status == http.StatusUnauthorized || r.status == http.StatusForbidden):
+						t.Errorf("%s %s: refused %d: %s", rt.method, rt.path, r.status, r.body)
+					case want != 0 && r.status != want:
+						t.Errorf("%s %s: %d, want %d: %s", rt.method, rt.path, r.status, want, r.body)
 					}
 				}
 			})

@@ -34,6 +34,8 @@ const (
 	msgInternal       = "An internal server error occurred."
 	msgSearchHeader   = "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'"
 	msgCountHeader    = "$count is not currently supported."
+	// msgMeNeedsDelegated answers /me with an app-only token.
+	msgMeNeedsDelegated = "/me request is only valid with delegated authentication flow."
 )
 
 // Error is a Graph error response: the HTTP status, the code and message

@@ -60,7 +60,8 @@ func groupBody(in *directory.GroupInput) bodyType {
 
 // groups is the /groups collection
 // (https://learn.microsoft.com/en-us/graph/api/resources/group: list, get,
-// create, update, delete, $count).
+// create, update, delete, $count). Creating a role-assignable group goes
+// through checkRoleAssignableGroupWrite (guards.go).
 func (a *API) groups() resource[directory.GroupInput, store.Group] {
 	d := a.Directory
 	return resource[directory.GroupInput, store.Group]{
@@ -70,6 +71,6 @@ func (a *API) groups() resource[directory.GroupInput, store.Group] {
 		},
 		body:   groupBody,
 		id:     func(g store.Group) string { return g.ID },
-		create: d.CreateGroup, get: d.GetGroup, update: d.UpdateGroup, remove: d.DeleteGroup,
+		create: a.createGroup, get: d.GetGroup, update: d.UpdateGroup, remove: d.DeleteGroup,
 	}
 }

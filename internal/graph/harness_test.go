@@ -42,20 +42,25 @@ var testArgon2 = secret.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen:
 
 // env is one Graph API on a real store, served by a real HTTP server next
 // to the real OAuth token endpoint, and protected by the real
-// oauth.Verifier: tokens come from client_credentials requests
+// oauth.Verifier: app-only tokens come from client_credentials requests
 // (golang.org/x/oauth2/clientcredentials) for applications registered in
-// the same directory.
+// the same directory; delegated ones from the token endpoint's own
+// oauth.AccessTokens (signIn).
 type env struct {
 	t      *testing.T
 	ctx    context.Context
 	dir    *directory.Service
 	keys   *keys.Manager
+	tokens *oauth.AccessTokens
 	srv    *httptest.Server
 	issuer string
 	base   string // the Graph base URL
 	// admin is an app-only token holding every Graph application
 	// permission, as the bootstrap client does.
 	admin string
+	// cliClientID is the appId of the public client delegated tokens are
+	// issued to; signIn registers it on first use.
+	cliClientID string
 }
 
 // eachEnv runs fn against a fresh environment on every store backend.
@@ -103,13 +108,14 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	e.srv = httptest.NewUnstartedServer(mux)
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
 	e.base = e.issuer + "/v1.0"
+	e.tokens = &oauth.AccessTokens{Issuer: e.issuer, Signers: km, Meta: st, Now: now}
 	(&oauth.Provider{
 		Issuer:  e.issuer,
 		Clients: st,
 		Secrets: hasher,
 		Keys:    km,
 		Grants: map[string]oauth.Grant{oauth.GrantClientCredentials: &oauth.ClientCredentials{
-			Directory: st, Tokens: &oauth.AccessTokens{Issuer: e.issuer, Signers: km, Meta: st, Now: now},
+			Directory: st, Tokens: e.tokens,
 		}},
 		Now: now,
 	}).Mount(mux)
@@ -171,6 +177,39 @@ func (e *env) appToken(perms ...string) string {
 		e.t.Fatalf("client credentials token for %v: %v", perms, err)
 	}
 	return tok.AccessToken
+}
+
+// signIn issues a delegated Graph access token for the user userID with
+// the delegated permissions scopes, as the token endpoint does for a
+// signed-in user: oauth.AccessTokens.Issue signs it with the server's key,
+// with the user as oid and sub, a new sid, and the user's effective
+// directory roles (directory.Service.EffectiveRoles) as wids. The client
+// is a public application registered in the directory, like the CLI.
+func (e *env) signIn(userID string, scopes ...string) string {
+	e.t.Helper()
+	if e.cliClientID == "" {
+		app, err := e.dir.CreateApplication(e.ctx, directory.ApplicationInput{DisplayName: directory.Some("Vigil CLI")})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.cliClientID = app.AppID
+	}
+	wids, err := e.dir.EffectiveRoles(e.ctx, userID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tok, _, err := e.tokens.Issue(e.ctx, oauth.AccessToken{
+		Subject:         userID,
+		Audience:        authz.GraphResource,
+		ClientID:        e.cliClientID,
+		Scopes:          scopes,
+		RoleTemplateIDs: wids,
+		SessionID:       uuid.NewString(),
+	})
+	if err != nil {
+		e.t.Fatalf("issue a delegated token for %s: %v", userID, err)
+	}
+	return tok
 }
 
 // token signs an access token with the server's own signing key, with
@@ -373,6 +412,29 @@ func (e *env) group(name string, roleAssignable bool) string {
 		e.t.Fatalf("create group %s: %v", name, err)
 	}
 	return g.ID
+}
+
+// userWithRoles creates a user holding the named built-in directory roles
+// (looked up in the directory's catalogue) and returns its id.
+func (e *env) userWithRoles(upn string, roles ...string) string {
+	e.t.Helper()
+	id := e.user(upn)
+	for _, name := range roles {
+		e.assignRole(id, name)
+	}
+	return id
+}
+
+// assignRole assigns the built-in role named name to the principal id.
+func (e *env) assignRole(id, name string) {
+	e.t.Helper()
+	role, ok := directory.RoleDefinitionByName(name)
+	if !ok {
+		e.t.Fatalf("no built-in role %q", name)
+	}
+	if _, err := e.dir.CreateRoleAssignment(e.ctx, id, role.ID, directory.TenantScope); err != nil {
+		e.t.Fatalf("assign %s to %s: %v", name, id, err)
+	}
 }
 
 func (e *env) addMember(groupID, memberID string) {

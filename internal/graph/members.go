@@ -175,6 +175,8 @@ func (a *API) memberOf(transitive bool) handler {
 // addMember is POST /groups/{id}/members/$ref with
 // {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"};
 // 204 on success (https://learn.microsoft.com/en-us/graph/api/group-post-members).
+// Members of a role-assignable group are managed only as
+// checkRoleAssignableGroupWrite allows, here and in removeMember.
 func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
 	var ref directory.Optional[string]
 	if err := noOptions(r); err != nil {
@@ -191,6 +193,9 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return badRequest("Invalid object identifier '%s'.", ref.Value)
 	}
+	if err := a.checkMembershipWrite(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
 	if err := a.Directory.AddMember(r.Context(), r.PathValue("id"), memberID); err != nil {
 		return err
 	}
@@ -202,6 +207,9 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
 // success (https://learn.microsoft.com/en-us/graph/api/group-delete-members).
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err := noOptions(r); err != nil {
+		return err
+	}
+	if err := a.checkMembershipWrite(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
 	if err := a.Directory.RemoveMember(r.Context(), r.PathValue("id"), r.PathValue("memberId")); err != nil {

@@ -1,40 +1,50 @@
 package graph
 
 import (
+	"net/http"
+
 	"github.com/vigil-idp/vigil/internal/authz"
 )
 
-// access is what a route requires: any one of the listed Graph permissions.
-// App lists application permissions (the roles claim of app-only tokens).
-// Delegated lists the delegated scopes Graph documents for the same
-// operation; they are recorded now so that the delegated check (scp
-// bounded by the signed-in user's directory roles) can be added to allows
-// without touching the route table.
+// access is what a route requires.
+//
+// An app-only token needs any one of App in its roles claim. A delegated
+// token needs any one of Delegated in its scp claim and, for the signed-in
+// user, the directory capability Role (delegated.go): Graph bounds every
+// delegated permission by what the user may do in the directory. Routes
+// marked me act on the signed-in user and exist only for delegated tokens.
 type access struct {
 	App       []string
 	Delegated []string
+	Role      capability
+	me        bool
 }
 
-// allows reports whether p may use a route requiring acc.
-//
-// App-only principals need one of acc.App in their roles. Delegated
-// principals are refused for now: Graph bounds a delegated scope by the
-// signed-in user's directory roles, and Vigil's CLI client holds consent
-// for every scope, so checking scp alone would give every user an
-// administrator's reach.
-func (acc access) allows(p *authz.Principal) bool {
-	if p == nil {
-		return false
+// check decides whether p may use a route requiring acc: nil, Graph's 403
+// Authorization_RequestDenied, or, for an app-only token on a /me route,
+// Graph's 400 BadRequest.
+func (acc access) check(p *authz.Principal) error {
+	switch {
+	case p == nil:
+	case p.Kind == authz.AppOnly && acc.me:
+		return NewError(http.StatusBadRequest, CodeBadRequest, msgMeNeedsDelegated, nil)
+	case p.Kind == authz.AppOnly:
+		if p.HasRole(acc.App...) {
+			return nil
+		}
+	case p.Kind == authz.Delegated:
+		if acc.Role != 0 && p.HasScope(acc.Delegated...) && capabilitiesOf(p).has(acc.Role) {
+			return nil
+		}
 	}
-	switch p.Kind {
-	case authz.AppOnly:
-		return p.HasRole(acc.App...)
-	}
-	return false
+	return forbidden()
 }
 
 // Permission names, Graph's (authz catalogue).
 const (
+	pUserRead                = "User.Read"
+	pUserReadWrite           = "User.ReadWrite"
+	pUserReadBasicAll        = "User.ReadBasic.All"
 	pUserReadAll             = "User.Read.All"
 	pUserReadWriteAll        = "User.ReadWrite.All"
 	pGroupReadAll            = "Group.Read.All"
@@ -43,6 +53,7 @@ const (
 	pGroupMemberReadWriteAll = "GroupMember.ReadWrite.All"
 	pDirectoryReadAll        = "Directory.Read.All"
 	pDirectoryReadWriteAll   = "Directory.ReadWrite.All"
+	pDirectoryAccessAsUser   = "Directory.AccessAsUser.All"
 	pRoleMgmtRead            = "RoleManagement.Read.Directory"
 	pRoleMgmtReadWrite       = "RoleManagement.ReadWrite.Directory"
 	pApplicationReadAll      = "Application.Read.All"
@@ -52,75 +63,125 @@ const (
 
 // The permission sets of the routes, from the Permissions section of each
 // Graph v1.0 API page (least privileged first, then higher privileged).
+//
 // Where Graph lists Directory.ReadWrite.All as enough to create role
 // assignments, add client secrets or grant app roles, Vigil does not: each
 // of those lets the holder raise its own privileges, which is why Graph's
 // newer pages moved them to RoleManagement.*, Application.* and
 // AppRoleAssignment.* only.
+//
+// Directory.AccessAsUser.All ("Access directory as the signed in user":
+// the same access to the directory as the user) is accepted wherever a
+// Directory.Read.All or Directory.ReadWrite.All delegated permission is,
+// as Graph's pages listed it beside them; the user's roles still bound it.
+// It is also what Graph requires to change sensitive properties of, or
+// delete, a privileged user (guards.go).
 var (
 	// user-list, user-get
 	usersRead = access{
-		App:       []string{pUserReadAll, pUserReadWriteAll, pDirectoryReadAll, pDirectoryReadWriteAll},
-		Delegated: []string{pUserReadAll, pUserReadWriteAll, pDirectoryReadAll, pDirectoryReadWriteAll},
+		App: []string{pUserReadAll, pUserReadWriteAll, pDirectoryReadAll, pDirectoryReadWriteAll},
+		Delegated: []string{pUserReadBasicAll, pUserReadAll, pUserReadWriteAll, pDirectoryReadAll,
+			pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role: capReadDirectory,
 	}
 	// user-post-users, user-update, user-delete
 	usersWrite = access{
 		App:       []string{pUserReadWriteAll, pDirectoryReadWriteAll},
-		Delegated: []string{pUserReadWriteAll, pDirectoryReadWriteAll},
+		Delegated: []string{pUserReadWriteAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role:      capWriteUsers,
 	}
-	// user-list-memberof, user-list-transitivememberof
+	// user-list-memberof, user-list-transitivememberof (User.Read covers
+	// only the signed-in user: meMemberOf)
 	userMemberOfRead = access{
 		App: []string{pUserReadAll, pUserReadWriteAll, pGroupMemberReadAll, pGroupReadAll,
 			pDirectoryReadAll, pDirectoryReadWriteAll},
-		Delegated: []string{pUserReadAll, pGroupMemberReadAll, pDirectoryReadAll},
+		Delegated: []string{pUserReadAll, pGroupMemberReadAll, pGroupReadAll, pDirectoryReadAll,
+			pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role: capReadDirectory,
+	}
+	// user-get with /me: User.Read is the least privileged; every
+	// permission that reads other users reads the signed-in one too.
+	meRead = access{
+		Delegated: []string{pUserRead, pUserReadWrite, pUserReadBasicAll, pUserReadAll, pUserReadWriteAll,
+			pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role: capSelfService,
+		me:   true,
+	}
+	// user-update with /me: User.ReadWrite is the least privileged. What a
+	// user may change about themselves is further limited (me.go).
+	meWrite = access{
+		Delegated: []string{pUserReadWrite, pUserReadWriteAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role:      capSelfService,
+		me:        true,
+	}
+	// user-list-memberof, user-list-transitivememberof with /me: "User.Read
+	// ... discover relationships such as the group membership ... of the
+	// signed-in user" (user-get).
+	meMemberOf = access{
+		Delegated: []string{pUserRead, pUserReadWrite, pUserReadAll, pGroupMemberReadAll, pGroupReadAll,
+			pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role: capSelfService,
+		me:   true,
 	}
 	// group-list, group-get
 	groupsRead = access{
 		App: []string{pGroupReadAll, pGroupReadWriteAll, pGroupMemberReadAll, pGroupMemberReadWriteAll,
 			pDirectoryReadAll, pDirectoryReadWriteAll},
-		Delegated: []string{pGroupReadAll, pGroupReadWriteAll, pGroupMemberReadAll, pDirectoryReadAll},
+		Delegated: []string{pGroupReadAll, pGroupReadWriteAll, pGroupMemberReadAll, pGroupMemberReadWriteAll,
+			pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role: capReadDirectory,
 	}
 	// group-post-groups, group-update, group-delete
 	groupsWrite = access{
 		App:       []string{pGroupReadWriteAll, pDirectoryReadWriteAll},
-		Delegated: []string{pGroupReadWriteAll, pDirectoryReadWriteAll},
+		Delegated: []string{pGroupReadWriteAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role:      capWriteGroups,
 	}
 	// group-list-members, group-list-transitivemembers, group-list-memberof
 	membersRead = access{
 		App: []string{pGroupMemberReadAll, pGroupMemberReadWriteAll, pGroupReadAll, pGroupReadWriteAll,
 			pDirectoryReadAll, pDirectoryReadWriteAll},
-		Delegated: []string{pGroupMemberReadAll, pGroupReadAll, pDirectoryReadAll},
+		Delegated: []string{pGroupMemberReadAll, pGroupMemberReadWriteAll, pGroupReadAll, pGroupReadWriteAll,
+			pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role: capReadDirectory,
 	}
 	// group-post-members, group-delete-members
 	membersWrite = access{
 		App:       []string{pGroupMemberReadWriteAll, pGroupReadWriteAll, pDirectoryReadWriteAll},
-		Delegated: []string{pGroupMemberReadWriteAll, pGroupReadWriteAll, pDirectoryReadWriteAll},
+		Delegated: []string{pGroupMemberReadWriteAll, pGroupReadWriteAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role:      capWriteGroups,
 	}
 	// rbacapplication-list-roledefinitions, -roleassignments, directoryrole-list, -list-members
 	rolesRead = access{
 		App:       []string{pRoleMgmtRead, pRoleMgmtReadWrite, pDirectoryReadAll, pDirectoryReadWriteAll},
-		Delegated: []string{pRoleMgmtRead, pRoleMgmtReadWrite, pDirectoryReadAll},
+		Delegated: []string{pRoleMgmtRead, pRoleMgmtReadWrite, pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role:      capReadDirectory,
 	}
 	// rbacapplication-post-roleassignments, unifiedroleassignment-delete
 	rolesWrite = access{
 		App:       []string{pRoleMgmtReadWrite},
 		Delegated: []string{pRoleMgmtReadWrite},
+		Role:      capWriteRoleAssignments,
 	}
 	// application-list, application-get, serviceprincipal-list, serviceprincipal-get,
 	// serviceprincipal-list-approleassignments
 	appsRead = access{
-		App:       []string{pApplicationReadAll, pApplicationReadWriteAll, pDirectoryReadAll, pDirectoryReadWriteAll},
-		Delegated: []string{pApplicationReadAll, pApplicationReadWriteAll, pDirectoryReadAll},
+		App: []string{pApplicationReadAll, pApplicationReadWriteAll, pDirectoryReadAll, pDirectoryReadWriteAll},
+		Delegated: []string{pApplicationReadAll, pApplicationReadWriteAll, pDirectoryReadAll,
+			pDirectoryReadWriteAll, pDirectoryAccessAsUser},
+		Role: capReadDirectory,
 	}
 	// application-post-applications, -update, -delete, -addpassword, -removepassword,
 	// serviceprincipal-post-serviceprincipals, -delete
 	appsWrite = access{
 		App:       []string{pApplicationReadWriteAll},
 		Delegated: []string{pApplicationReadWriteAll},
+		Role:      capWriteApplications,
 	}
 	// serviceprincipal-post-approleassignments, -delete-approleassignments
 	appRoleAssignmentsWrite = access{
 		App:       []string{pAppRoleAssignmentRWAll, pApplicationReadWriteAll},
-		Delegated: []string{pAppRoleAssignmentRWAll},
+		Delegated: []string{pAppRoleAssignmentRWAll, pApplicationReadWriteAll},
+		Role:      capGrantAppRoles,
 	}
 )

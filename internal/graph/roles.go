@@ -22,6 +22,10 @@ type RoleDirectory interface {
 	ListDirectoryRoles(ctx context.Context) ([]directory.DirectoryRole, error)
 	GetDirectoryRole(ctx context.Context, idOrTemplateID string) (directory.DirectoryRole, error)
 	ListDirectoryRoleMembers(ctx context.Context, roleID string) ([]store.DirectoryObject, error)
+	// EffectiveRoles returns the role template ids a user holds, directly
+	// or through role-assignable groups. The guards read it for the target
+	// of a write; a caller's own roles come from its token (wids).
+	EffectiveRoles(ctx context.Context, userID string) ([]string, error)
 }
 
 // @odata.context fragments of the RBAC collections.

@@ -232,6 +232,9 @@ func (a *API) grantAppRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := checkAppRoleGrant(ctx, res); err != nil {
+		return err
+	}
 	var g store.AppRoleAssignment
 	if _, perr := uuid.Parse(in.appRoleID.Value); perr == nil {
 		g, err = a.Directory.GrantAppRole(ctx, sp.ID, res.ID, in.appRoleID.Value)
