@@ -435,11 +435,12 @@ func (s *Service) policyCacheTTL() time.Duration {
 
 // policies returns the cached policy table, reloading it when stale. Two
 // concurrent reloads are harmless (both read the same table), so the lock
-// is not held across the query.
+// is not held across the query; a load that raced a local change is used
+// once but not kept.
 func (s *Service) policies(ctx context.Context) (*policyCache, error) {
 	now := time.Now()
 	s.mu.Lock()
-	c := s.cache
+	c, gen := s.cache, s.cacheGen
 	s.mu.Unlock()
 	if c != nil && now.Sub(c.loadedAt) < s.policyCacheTTL() {
 		return c, nil
@@ -457,7 +458,9 @@ func (s *Service) policies(ctx context.Context) (*policyCache, error) {
 		}
 	}
 	s.mu.Lock()
-	s.cache = c
+	if s.cacheGen == gen { // no local change while loading
+		s.cache = c
+	}
 	s.mu.Unlock()
 	return c, nil
 }
@@ -466,5 +469,6 @@ func (s *Service) policies(ctx context.Context) (*policyCache, error) {
 func (s *Service) invalidatePolicies() {
 	s.mu.Lock()
 	s.cache = nil
+	s.cacheGen++
 	s.mu.Unlock()
 }

@@ -86,14 +86,40 @@ func (s *Service) IssueRefreshToken(ctx context.Context, n NewRefresh) (string, 
 	return value, rt, nil
 }
 
-// RotateRefreshToken redeems a refresh token (RFC 6749 §6) presented by
-// clientID and rotates it (RFC 9700 §4.14.2) in one transaction: the token
-// is marked used (compare-and-set) and a child in the same family, with the
-// same scopes, resource, capabilities, session and AuthTime, is created and
-// returned with its value. The child's inactivity window is the parent's,
-// shortened to the current policy's RefreshTokenInactivity when that is
-// lower (so SPA families keep their shorter window, and a tightened policy
-// applies at the next rotation).
+// Rotation is the outcome of a successful rotation.
+type Rotation struct {
+	// Old is the token presented, now marked used.
+	Old store.RefreshToken
+	// New is its child, and Value the child's secret value.
+	New   store.RefreshToken
+	Value string
+	// User is the token's user as read in the rotation's transaction.
+	User store.User
+}
+
+// RotateRefreshToken redeems a refresh token presented by clientID and
+// rotates it; see Rotate.
+func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string) (old store.RefreshToken, newValue string, child store.RefreshToken, err error) {
+	r, err := s.Rotate(ctx, value, clientID, nil)
+	if err != nil {
+		return store.RefreshToken{}, "", store.RefreshToken{}, err
+	}
+	return r.Old, r.Value, r.New, nil
+}
+
+// Rotate redeems a refresh token (RFC 6749 §6) presented by clientID and
+// rotates it (RFC 9700 §4.14.2) in one transaction: the token is marked
+// used (compare-and-set) and a child in the same family, with the same
+// scopes (RFC 6749 §6 requires them identical), resource, capabilities,
+// session and AuthTime, is created and returned with its value. The child's
+// inactivity window is the parent's, shortened to the current policy's
+// RefreshTokenInactivity when that is lower (so SPA families keep their
+// shorter window, and a tightened policy applies at the next rotation).
+//
+// check, when not nil, runs on a token that passed every validity check,
+// before anything is written; its error is returned unchanged and the
+// token stays unused (the refresh grant refuses a widened scope this way
+// without burning the token).
 //
 // Errors: ErrTokenInvalid (unknown, wrong client — also ErrWrongClient —,
 // revoked, expired, past RefreshTokenMaxAge, user deleted or disabled,
@@ -101,20 +127,24 @@ func (s *Service) IssueRefreshToken(ctx context.Context, n NewRefresh) (string, 
 // refreshTokensValidFromDateTime); ErrTokenReused when the token was already
 // used: the whole family is revoked and an audit record written, committed
 // before the error is returned.
-func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string) (old store.RefreshToken, newValue string, child store.RefreshToken, err error) {
+func (s *Service) Rotate(ctx context.Context, value, clientID string, check func(store.RefreshToken) error) (Rotation, error) {
 	hash := s.Secrets.Hash(value)
 	p, err := s.EffectivePolicy(ctx, clientID)
 	if err != nil {
-		return store.RefreshToken{}, "", store.RefreshToken{}, err
+		return Rotation{}, err
 	}
-	if newValue, err = secret.NewToken(RefreshTokenBytes); err != nil {
-		return store.RefreshToken{}, "", store.RefreshToken{}, err
+	newValue, err := secret.NewToken(RefreshTokenBytes)
+	if err != nil {
+		return Rotation{}, err
 	}
 	now := s.now()
 	childID, auditID := s.newID(), s.newID()
-	var outcome error // the refusal to return once the transaction commits
+	var (
+		out     Rotation
+		outcome error // the refusal to return once the transaction commits
+	)
 	err = s.inTx(ctx, func(tx Tx) error {
-		outcome = nil
+		out, outcome = Rotation{}, nil
 		t, err := tx.GetRefreshTokenByHash(ctx, hash)
 		if errors.Is(err, store.ErrNotFound) {
 			outcome = fmt.Errorf("%w: unknown refresh token", ErrTokenInvalid)
@@ -131,8 +161,15 @@ func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string
 			outcome, err = s.reused(ctx, tx, t, now, auditID)
 			return err
 		}
-		if outcome, err = s.refreshRefusal(ctx, tx, t, p, now); outcome != nil || err != nil {
+		user, refusal, err := s.validate(ctx, tx, t, p, now)
+		if refusal != nil || err != nil {
+			outcome = refusal
 			return err
+		}
+		if check != nil {
+			if outcome = check(t); outcome != nil {
+				return nil
+			}
 		}
 		switch err := tx.MarkRefreshTokenUsed(ctx, t.ID, now); {
 		case errors.Is(err, store.ErrConflict): // used concurrently: reuse
@@ -145,53 +182,56 @@ func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string
 			return err
 		}
 		window := min(t.ExpiresAt.Sub(t.CreatedAt), p.RefreshTokenInactivity)
-		child = store.RefreshToken{
+		child := store.RefreshToken{
 			ID: childID, Hash: s.Secrets.Hash(newValue), FamilyID: t.FamilyID, ParentID: t.ID,
 			SessionID: t.SessionID, UserID: t.UserID, ClientID: t.ClientID, Scopes: t.Scopes,
 			Resource: t.Resource, Capabilities: t.Capabilities, AuthTime: t.AuthTime,
 			CreatedAt: now, ExpiresAt: now.Add(window),
 		}
-		old = t
+		used := now
+		t.UsedAt = &used
+		out = Rotation{Old: t, New: child, Value: newValue, User: user}
 		return tx.CreateRefreshToken(ctx, child)
 	})
 	if err != nil {
-		return store.RefreshToken{}, "", store.RefreshToken{}, fmt.Errorf("session: rotate refresh token: %w", err)
+		return Rotation{}, fmt.Errorf("session: rotate refresh token: %w", err)
 	}
 	if outcome != nil {
-		return store.RefreshToken{}, "", store.RefreshToken{}, outcome
+		return Rotation{}, outcome
 	}
-	return old, newValue, child, nil
+	return out, nil
 }
 
-// refreshRefusal applies the validity rule to an unused token: it returns
-// the ErrTokenInvalid to report, or nil when the token works.
-func (s *Service) refreshRefusal(ctx context.Context, tx Tx, t store.RefreshToken, p Policy, now time.Time) (error, error) {
+// validate applies the validity rule to an unused token. It returns the
+// token's user, and the ErrTokenInvalid to report (nil when the token
+// works); err is a failure to read.
+func (s *Service) validate(ctx context.Context, tx Tx, t store.RefreshToken, p Policy, now time.Time) (u store.User, refusal, err error) {
 	switch {
 	case t.RevokedAt != nil:
-		return fmt.Errorf("%w: revoked (%s)", ErrTokenInvalid, t.RevokedReason), nil
+		return u, fmt.Errorf("%w: revoked (%s)", ErrTokenInvalid, t.RevokedReason), nil
 	case !now.Before(t.ExpiresAt):
-		return fmt.Errorf("%w: expired after inactivity", ErrTokenInvalid), nil
+		return u, fmt.Errorf("%w: expired after inactivity", ErrTokenInvalid), nil
 	case p.RefreshTokenMaxAge > 0 && now.Sub(t.AuthTime) >= p.RefreshTokenMaxAge:
-		return fmt.Errorf("%w: older than the maximum age %s", ErrTokenInvalid, FormatDuration(p.RefreshTokenMaxAge)), nil
+		return u, fmt.Errorf("%w: older than the maximum age %s", ErrTokenInvalid, FormatDuration(p.RefreshTokenMaxAge)), nil
 	}
-	u, err := tx.GetUser(ctx, t.UserID)
+	u, err = tx.GetUser(ctx, t.UserID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: user %s no longer exists", ErrTokenInvalid, t.UserID), nil
+		return u, fmt.Errorf("%w: user %s no longer exists", ErrTokenInvalid, t.UserID), nil
 	case err != nil:
-		return nil, err
+		return u, nil, err
 	case !u.AccountEnabled:
-		return fmt.Errorf("%w: user %s is disabled", ErrTokenInvalid, t.UserID), nil
+		return u, fmt.Errorf("%w: user %s is disabled", ErrTokenInvalid, t.UserID), nil
 	case t.AuthTime.Before(u.SignInSessionsValidFrom) || t.AuthTime.Before(u.RefreshTokensValidFrom):
-		return fmt.Errorf("%w: issued before the user's sessions were revoked", ErrTokenInvalid), nil
+		return u, fmt.Errorf("%w: issued before the user's sessions were revoked", ErrTokenInvalid), nil
 	}
-	return nil, nil
+	return u, nil, nil
 }
 
 // reused handles the presentation of an already used token: it revokes the
 // family and, when that revoked anything, appends the audit record. It
 // returns the ErrTokenReused to report.
-func (s *Service) reused(ctx context.Context, tx Tx, t store.RefreshToken, now time.Time, auditID string) (error, error) {
+func (s *Service) reused(ctx context.Context, tx Tx, t store.RefreshToken, now time.Time, auditID string) (outcome, err error) {
 	n, err := tx.RevokeRefreshTokenFamily(ctx, t.FamilyID, now, ReasonReuse)
 	if err != nil {
 		return nil, err
@@ -225,7 +265,7 @@ func (s *Service) LookupRefreshToken(ctx context.Context, value string) (store.R
 	if err != nil {
 		return store.RefreshToken{}, false, err
 	}
-	refusal, err := s.refreshRefusal(ctx, s.Store, t, p, s.now())
+	_, refusal, err := s.validate(ctx, s.Store, t, p, s.now())
 	if err != nil {
 		return store.RefreshToken{}, false, fmt.Errorf("session: look up refresh token: %w", err)
 	}

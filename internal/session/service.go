@@ -84,8 +84,9 @@ type Service struct {
 	// the cache. Changes made through this Service apply at once.
 	PolicyCacheTTL time.Duration
 
-	mu    sync.Mutex
-	cache *policyCache // nil until first load
+	mu       sync.Mutex
+	cache    *policyCache // nil until first load or after a local change
+	cacheGen uint64       // bumped by every local change
 }
 
 // now returns the current time in UTC truncated to the microsecond, the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -169,4 +170,32 @@ func (s *Service) End(ctx context.Context, sid, reason string, by Initiator) err
 		return fmt.Errorf("session: end %s: %w", sid, err)
 	}
 	return nil
+}
+
+// AccessActive applies the validity rule to a verified delegated access
+// token (RFC 9068) of userID in session sid (may be "") issued at iat: it
+// reports false when the user is deleted or disabled, iat is before the
+// user's signInSessionsValidFromDateTime, or the session was revoked or no
+// longer exists. Introspection (RFC 7662) calls it so a revoked user's
+// access token is inactive at once, although it has not expired.
+func (s *Service) AccessActive(ctx context.Context, userID, sid string, iat time.Time) (bool, error) {
+	u, err := s.Store.GetUser(ctx, userID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("session: access token user: %w", err)
+	case !u.AccountEnabled || iat.Before(u.SignInSessionsValidFrom):
+		return false, nil
+	case sid == "":
+		return true, nil
+	}
+	sess, err := s.Store.GetSession(ctx, sid)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("session: access token session: %w", err)
+	}
+	return sess.RevokedAt == nil && sess.UserID == userID, nil
 }
