@@ -84,7 +84,7 @@ func (a *API) routes() []route {
 		{"GET", "/me/transitiveMemberOf", meMemberOf, asMe(a.memberOf(true))},
 
 		{"GET", "/groups", groupsRead, groups.listHandler(a)},
-		{"POST", "/groups", groupsWrite, groups.createHandler(a)},
+		{"POST", "/groups", groupCreate, groups.createHandler(a)},
 		{"GET", "/groups/$count", groupsRead, groups.countHandler()},
 		{"GET", "/groups/{id}", groupsRead, groups.getHandler(a)},
 		{"PATCH", "/groups/{id}", groupsWrite, groups.updateHandler(a)},

@@ -220,6 +220,16 @@ func capabilitiesOf(p *authz.Principal) capabilities {
 // has reports whether c is among the capabilities.
 func (cs capabilities) has(c capability) bool { return cs[c] }
 
+// hasAny reports whether any of want is among the capabilities.
+func (cs capabilities) hasAny(want ...capability) bool {
+	for _, c := range want {
+		if cs[c] {
+			return true
+		}
+	}
+	return false
+}
+
 // privilegedTarget reports whether a user holding the role template ids
 // roles is a privileged target: one holding any role outside
 // limitedAdminRoles, whose sensitive properties only capWritePrivilegedUsers

@@ -133,6 +133,18 @@ var successCases = []goldenCase{
 		}
 		return e.do("GET", "/users/"+u+"/memberOf", nil)
 	}},
+	{"me_get", func(t *testing.T, e *env) *response {
+		return e.request(e.signIn(e.richUser(), pUserRead), "GET", "/me", nil)
+	}},
+	{"me_get_select", func(t *testing.T, e *env) *response {
+		return e.request(e.signIn(e.richUser(), pUserRead), "GET", "/me?$select=id,accountEnabled,department", nil)
+	}},
+	{"me_memberof", func(t *testing.T, e *env) *response {
+		u := e.user("a@vigil.local")
+		e.addMember(e.group("Staff", false), u)
+		e.assignRole(u, "Directory Readers")
+		return e.request(e.signIn(u, pUserRead), "GET", "/me/memberOf", nil)
+	}},
 	{"role_definitions_filter", func(t *testing.T, e *env) *response {
 		return e.do("GET", "/roleManagement/directory/roleDefinitions?$filter=displayName eq 'Global Administrator'", nil)
 	}},
@@ -275,6 +287,12 @@ var errorCases = []goldenCase{
 	}},
 	{"error_403", func(t *testing.T, e *env) *response {
 		return e.request(e.appToken("Group.Read.All"), "GET", "/users", nil)
+	}},
+	{"error_403_delegated", func(t *testing.T, e *env) *response {
+		return e.request(e.signIn(e.user("a@vigil.local"), pUserReadAll), "POST", "/users", newUser("b"))
+	}},
+	{"error_400_me_app_only", func(t *testing.T, e *env) *response {
+		return e.do("GET", "/me", nil)
 	}},
 	{"error_404", func(t *testing.T, e *env) *response {
 		return e.do("GET", "/users/00000000-0000-4000-8000-999999999999", nil)

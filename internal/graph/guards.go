@@ -115,29 +115,36 @@ func checkRoleAssignableGroupWrite(ctx context.Context) error {
 	return forbidden()
 }
 
-// createGroup creates a group, checking checkRoleAssignableGroupWrite first
-// when the group is to be role-assignable.
+// checkGroupWrite checks a write to a group that is (or is to be)
+// role-assignable or not: the former needs checkRoleAssignableGroupWrite,
+// the latter, for a delegated caller, capWriteGroups. The routes admit
+// callers with either capability (groupCreate, membersWrite).
+func checkGroupWrite(ctx context.Context, roleAssignable bool) error {
+	if roleAssignable {
+		return checkRoleAssignableGroupWrite(ctx)
+	}
+	if p, _ := authz.FromContext(ctx); p != nil && p.Kind == authz.Delegated && !capabilitiesOf(p).has(capWriteGroups) {
+		return forbidden()
+	}
+	return nil
+}
+
+// createGroup creates a group after checkGroupWrite.
 func (a *API) createGroup(ctx context.Context, in directory.GroupInput) (store.Group, error) {
-	if in.IsAssignableToRole.Set && in.IsAssignableToRole.Value {
-		if err := checkRoleAssignableGroupWrite(ctx); err != nil {
-			return store.Group{}, err
-		}
+	if err := checkGroupWrite(ctx, in.IsAssignableToRole.Set && in.IsAssignableToRole.Value); err != nil {
+		return store.Group{}, err
 	}
 	return a.Directory.CreateGroup(ctx, in)
 }
 
 // checkMembershipWrite checks a change to the members of groupID: a
-// missing group is 404, a role-assignable one needs
-// checkRoleAssignableGroupWrite.
+// missing group is 404, otherwise checkGroupWrite.
 func (a *API) checkMembershipWrite(ctx context.Context, groupID string) error {
 	g, err := a.Directory.GetGroup(ctx, groupID)
 	if err != nil {
 		return err
 	}
-	if g.IsAssignableToRole {
-		return checkRoleAssignableGroupWrite(ctx)
-	}
-	return nil
+	return checkGroupWrite(ctx, g.IsAssignableToRole)
 }
 
 // checkAppRoleGrant checks a delegated grant of an application permission

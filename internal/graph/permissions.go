@@ -10,13 +10,16 @@ import (
 //
 // An app-only token needs any one of App in its roles claim. A delegated
 // token needs any one of Delegated in its scp claim and, for the signed-in
-// user, the directory capability Role (delegated.go): Graph bounds every
-// delegated permission by what the user may do in the directory. Routes
-// marked me act on the signed-in user and exist only for delegated tokens.
+// user, any one of the directory capabilities Roles (delegated.go): Graph
+// bounds every delegated permission by what the user may do in the
+// directory. Where the capability depends on the target (a role-assignable
+// group), Roles lists each that may apply and a guard (guards.go) picks.
+// Routes marked me act on the signed-in user and exist only for delegated
+// tokens.
 type access struct {
 	App       []string
 	Delegated []string
-	Role      capability
+	Roles     []capability
 	me        bool
 }
 
@@ -33,7 +36,7 @@ func (acc access) check(p *authz.Principal) error {
 			return nil
 		}
 	case p.Kind == authz.Delegated:
-		if acc.Role != 0 && p.HasScope(acc.Delegated...) && capabilitiesOf(p).has(acc.Role) {
+		if p.HasScope(acc.Delegated...) && capabilitiesOf(p).hasAny(acc.Roles...) {
 			return nil
 		}
 	}
@@ -82,13 +85,13 @@ var (
 		App: []string{pUserReadAll, pUserReadWriteAll, pDirectoryReadAll, pDirectoryReadWriteAll},
 		Delegated: []string{pUserReadBasicAll, pUserReadAll, pUserReadWriteAll, pDirectoryReadAll,
 			pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role: capReadDirectory,
+		Roles: []capability{capReadDirectory},
 	}
 	// user-post-users, user-update, user-delete
 	usersWrite = access{
 		App:       []string{pUserReadWriteAll, pDirectoryReadWriteAll},
 		Delegated: []string{pUserReadWriteAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role:      capWriteUsers,
+		Roles:     []capability{capWriteUsers},
 	}
 	// user-list-memberof, user-list-transitivememberof (User.Read covers
 	// only the signed-in user: meMemberOf)
@@ -97,21 +100,21 @@ var (
 			pDirectoryReadAll, pDirectoryReadWriteAll},
 		Delegated: []string{pUserReadAll, pGroupMemberReadAll, pGroupReadAll, pDirectoryReadAll,
 			pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role: capReadDirectory,
+		Roles: []capability{capReadDirectory},
 	}
 	// user-get with /me: User.Read is the least privileged; every
 	// permission that reads other users reads the signed-in one too.
 	meRead = access{
 		Delegated: []string{pUserRead, pUserReadWrite, pUserReadBasicAll, pUserReadAll, pUserReadWriteAll,
 			pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role: capSelfService,
-		me:   true,
+		Roles: []capability{capSelfService},
+		me:    true,
 	}
 	// user-update with /me: User.ReadWrite is the least privileged. What a
 	// user may change about themselves is further limited (me.go).
 	meWrite = access{
 		Delegated: []string{pUserReadWrite, pUserReadWriteAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role:      capSelfService,
+		Roles:     []capability{capSelfService},
 		me:        true,
 	}
 	// user-list-memberof, user-list-transitivememberof with /me: "User.Read
@@ -120,8 +123,8 @@ var (
 	meMemberOf = access{
 		Delegated: []string{pUserRead, pUserReadWrite, pUserReadAll, pGroupMemberReadAll, pGroupReadAll,
 			pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role: capSelfService,
-		me:   true,
+		Roles: []capability{capSelfService},
+		me:    true,
 	}
 	// group-list, group-get
 	groupsRead = access{
@@ -129,13 +132,20 @@ var (
 			pDirectoryReadAll, pDirectoryReadWriteAll},
 		Delegated: []string{pGroupReadAll, pGroupReadWriteAll, pGroupMemberReadAll, pGroupMemberReadWriteAll,
 			pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role: capReadDirectory,
+		Roles: []capability{capReadDirectory},
 	}
-	// group-post-groups, group-update, group-delete
+	// group-update, group-delete
 	groupsWrite = access{
 		App:       []string{pGroupReadWriteAll, pDirectoryReadWriteAll},
 		Delegated: []string{pGroupReadWriteAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role:      capWriteGroups,
+		Roles:     []capability{capWriteGroups},
+	}
+	// group-post-groups: a role-assignable group needs
+	// capManageRoleAssignableGroups, any other capWriteGroups (createGroup).
+	groupCreate = access{
+		App:       groupsWrite.App,
+		Delegated: groupsWrite.Delegated,
+		Roles:     []capability{capWriteGroups, capManageRoleAssignableGroups},
 	}
 	// group-list-members, group-list-transitivemembers, group-list-memberof
 	membersRead = access{
@@ -143,25 +153,26 @@ var (
 			pDirectoryReadAll, pDirectoryReadWriteAll},
 		Delegated: []string{pGroupMemberReadAll, pGroupMemberReadWriteAll, pGroupReadAll, pGroupReadWriteAll,
 			pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role: capReadDirectory,
+		Roles: []capability{capReadDirectory},
 	}
 	// group-post-members, group-delete-members
 	membersWrite = access{
 		App:       []string{pGroupMemberReadWriteAll, pGroupReadWriteAll, pDirectoryReadWriteAll},
 		Delegated: []string{pGroupMemberReadWriteAll, pGroupReadWriteAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role:      capWriteGroups,
+		// The group decides which applies (checkMembershipWrite).
+		Roles: []capability{capWriteGroups, capManageRoleAssignableGroups},
 	}
 	// rbacapplication-list-roledefinitions, -roleassignments, directoryrole-list, -list-members
 	rolesRead = access{
 		App:       []string{pRoleMgmtRead, pRoleMgmtReadWrite, pDirectoryReadAll, pDirectoryReadWriteAll},
 		Delegated: []string{pRoleMgmtRead, pRoleMgmtReadWrite, pDirectoryReadAll, pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role:      capReadDirectory,
+		Roles:     []capability{capReadDirectory},
 	}
 	// rbacapplication-post-roleassignments, unifiedroleassignment-delete
 	rolesWrite = access{
 		App:       []string{pRoleMgmtReadWrite},
 		Delegated: []string{pRoleMgmtReadWrite},
-		Role:      capWriteRoleAssignments,
+		Roles:     []capability{capWriteRoleAssignments},
 	}
 	// application-list, application-get, serviceprincipal-list, serviceprincipal-get,
 	// serviceprincipal-list-approleassignments
@@ -169,19 +180,19 @@ var (
 		App: []string{pApplicationReadAll, pApplicationReadWriteAll, pDirectoryReadAll, pDirectoryReadWriteAll},
 		Delegated: []string{pApplicationReadAll, pApplicationReadWriteAll, pDirectoryReadAll,
 			pDirectoryReadWriteAll, pDirectoryAccessAsUser},
-		Role: capReadDirectory,
+		Roles: []capability{capReadDirectory},
 	}
 	// application-post-applications, -update, -delete, -addpassword, -removepassword,
 	// serviceprincipal-post-serviceprincipals, -delete
 	appsWrite = access{
 		App:       []string{pApplicationReadWriteAll},
 		Delegated: []string{pApplicationReadWriteAll},
-		Role:      capWriteApplications,
+		Roles:     []capability{capWriteApplications},
 	}
 	// serviceprincipal-post-approleassignments, -delete-approleassignments
 	appRoleAssignmentsWrite = access{
 		App:       []string{pAppRoleAssignmentRWAll, pApplicationReadWriteAll},
 		Delegated: []string{pAppRoleAssignmentRWAll, pApplicationReadWriteAll},
-		Role:      capGrantAppRoles,
+		Roles:     []capability{capGrantAppRoles},
 	}
 )
