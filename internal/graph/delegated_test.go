@@ -3,6 +3,7 @@ package graph
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vigil-idp/vigil/internal/authz"
@@ -368,4 +369,90 @@ func TestRoleAssignableGroupsAppOnly(t *testing.T) {
 		e.request(groupsOnly, "DELETE", "/groups/"+admins+"/members/"+u+"/$ref", nil).want(t, http.StatusForbidden)
 		e.request(withRoles, "DELETE", "/groups/"+admins+"/members/"+u+"/$ref", nil).want(t, http.StatusNoContent)
 	})
+}
+
+// TestCapabilityTable checks the role → capability table against the
+// rules it encodes: every write capability belongs to an admin role, a
+// Global Reader writes nothing, only a Global Administrator acts on
+// privileged users, and the audit log readers are those Entra names.
+func TestCapabilityTable(t *testing.T) {
+	holders := func(c capability) []string {
+		var out []string
+		for name := range roleCapabilities {
+			p := &authz.Principal{Kind: authz.Delegated, RoleTemplateIDs: []string{roleID(t, name)}}
+			if capabilitiesOf(p).has(c) {
+				out = append(out, name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	tests := []struct {
+		c    capability
+		want []string
+	}{
+		{capWriteUsers, []string{roleGlobalAdmin, roleUserAdmin}},
+		{capWriteGroups, []string{roleGlobalAdmin, roleGroupsAdmin, roleUserAdmin}},
+		{capManageRoleAssignableGroups, []string{roleGlobalAdmin, rolePRA}},
+		{capWriteRoleAssignments, []string{roleGlobalAdmin, rolePRA}},
+		{capWriteApplications, []string{roleAppAdmin, "Cloud Application Administrator", roleGlobalAdmin}},
+		{capGrantAppRoles, []string{roleAppAdmin, "Cloud Application Administrator", roleGlobalAdmin, rolePRA}},
+		{capGrantBuiltinAppRoles, []string{roleGlobalAdmin, rolePRA}},
+		{capWritePrivilegedUsers, []string{roleGlobalAdmin}},
+		{capReadAuditLogs, []string{roleGlobalAdmin, roleGlobalReader, "Reports Reader", "Security Administrator", "Security Reader"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.c.String(), func(t *testing.T) {
+			if got := holders(tt.c); !slices.Equal(got, tt.want) {
+				t.Fatalf("held by %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	// Every role (known or not) and no role at all get the member defaults;
+	// app-only principals get nothing.
+	for _, wids := range [][]string{nil, {"00000000-0000-0000-0000-000000000000"}, {strings.ToUpper(roleID(t, roleGlobalReader))}} {
+		cs := capabilitiesOf(&authz.Principal{Kind: authz.Delegated, RoleTemplateIDs: wids})
+		if !cs.has(capReadDirectory) || !cs.has(capSelfService) || cs.has(capWriteUsers) {
+			t.Errorf("wids %v: %v", wids, cs)
+		}
+	}
+	if cs := capabilitiesOf(&authz.Principal{Kind: authz.AppOnly, RoleTemplateIDs: []string{roleID(t, roleGlobalAdmin)}}); len(cs) != 0 {
+		t.Errorf("app-only principal has capabilities %v", cs)
+	}
+}
+
+// TestPrivilegedTarget: a user is a privileged target when any of their
+// roles is outside the User Administrator's column of "Who can perform
+// sensitive actions".
+func TestPrivilegedTarget(t *testing.T) {
+	tests := []struct {
+		roles []string
+		want  bool
+	}{
+		{nil, false},
+		{[]string{roleHelpdesk, "Password Administrator", roleUserAdmin, roleGroupsAdmin, "Directory Readers"}, false},
+		{[]string{"Guest Inviter", "Message Center Reader", "Reports Reader", "User Experience Success Manager", "Usage Summary Reports Reader"}, false},
+		{[]string{roleGlobalAdmin}, true},
+		{[]string{rolePRA}, true},
+		{[]string{"Privileged Authentication Administrator"}, true},
+		{[]string{"Authentication Administrator"}, true},
+		{[]string{roleHelpdesk, roleGlobalReader}, true},
+		{[]string{roleAppAdmin}, true},
+		{[]string{"Security Reader"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.roles, ","), func(t *testing.T) {
+			var ids []string
+			for _, name := range tt.roles {
+				ids = append(ids, strings.ToUpper(roleID(t, name)))
+			}
+			if got := privilegedTarget(ids); got != tt.want {
+				t.Fatalf("privilegedTarget = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if !privilegedTarget([]string{"00000000-0000-0000-0000-000000000000"}) {
+		t.Error("an unknown (custom) role is not privileged; Entra's table says all other roles are")
+	}
 }
