@@ -60,8 +60,8 @@ func groupBody(in *directory.GroupInput) bodyType {
 
 // groups is the /groups collection
 // (https://learn.microsoft.com/en-us/graph/api/resources/group: list, get,
-// create, update, delete, $count). Creating a role-assignable group goes
-// through checkRoleAssignableGroupWrite (guards.go).
+// create, update, delete, $count). Creation goes through checkGroupWrite
+// (guards.go): a role-assignable group needs more than an ordinary one.
 func (a *API) groups() resource[directory.GroupInput, store.Group] {
 	d := a.Directory
 	return resource[directory.GroupInput, store.Group]{

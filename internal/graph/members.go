@@ -175,8 +175,8 @@ func (a *API) memberOf(transitive bool) handler {
 // addMember is POST /groups/{id}/members/$ref with
 // {"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"};
 // 204 on success (https://learn.microsoft.com/en-us/graph/api/group-post-members).
-// Members of a role-assignable group are managed only as
-// checkRoleAssignableGroupWrite allows, here and in removeMember.
+// Here and in removeMember, checkMembershipWrite (guards.go) decides what
+// the group needs: more for a role-assignable one.
 func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
 	var ref directory.Optional[string]
 	if err := noOptions(r); err != nil {
