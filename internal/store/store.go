@@ -174,8 +174,10 @@ type Members interface {
 	// RemoveMember removes a direct membership, or returns ErrNotFound.
 	RemoveMember(ctx context.Context, groupID, memberID string) error
 	// ListMembers pages the direct (transitive=false) or transitive members
-	// of a group, users and groups, ordered by id; q.Filter may restrict
-	// them (by user/group properties the backend supports).
+	// of a group — users, groups and service principals — ordered by id;
+	// q.Filter and q.Search may restrict them, each member judged by the
+	// properties of its kind (a kind lacking a named property never
+	// matches).
 	ListMembers(ctx context.Context, groupID string, transitive bool, q Query) (Page[DirectoryObject], error)
 	// CountMembers counts direct or transitive members.
 	CountMembers(ctx context.Context, groupID string, transitive bool) (int, error)
@@ -230,6 +232,22 @@ type Application struct {
 	SPARedirectURIs          []string
 	IsFallbackPublicClient   bool
 	CreatedDateTime          time.Time
+	// PostLogoutRedirectURIs are the registered post_logout_redirect_uri
+	// values (OpenID Connect RP-Initiated Logout 1.0 §3).
+	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI is the client's backchannel_logout_uri (OpenID
+	// Connect Back-Channel Logout 1.0 §2.2); "" for none.
+	BackchannelLogoutURI string
+	// IDTokenSignedResponseAlg is the client's id_token_signed_response_alg
+	// (OpenID Connect Dynamic Client Registration 1.0 §2); "" means the
+	// server's default.
+	IDTokenSignedResponseAlg string
+	// JWKS is the client's public JWK Set (JSON) for private_key_jwt
+	// client authentication (RFC 7523 §2.2); nil for none.
+	JWKS []byte
+	// JWKSURI is where the client publishes its JWK Set instead; "" for
+	// none.
+	JWKSURI string
 }
 
 // PasswordCredential is a client secret of an application. Only a keyed hash
@@ -264,14 +282,24 @@ type AppRoleAssignment struct {
 
 // Applications stores applications, their secrets, service principals and
 // app role assignments.
+//
+// identifierUris are unique across applications, compared with ASCII case
+// folding (URIs are ASCII; an app may list one URI twice, which counts once).
 type Applications interface {
-	// CreateApplication inserts an app; ErrConflict when id or appId is taken.
+	// CreateApplication inserts an app; ErrConflict when id or appId is
+	// taken or one of its identifierUris belongs to another application.
 	CreateApplication(ctx context.Context, a Application) error
 	// GetApplication returns the app by object id, or ErrNotFound.
 	GetApplication(ctx context.Context, id string) (Application, error)
 	// GetApplicationByAppID returns the app by client id, or ErrNotFound.
 	GetApplicationByAppID(ctx context.Context, appID string) (Application, error)
-	// UpdateApplication is the atomic read-modify-write of an app.
+	// GetApplicationByIdentifierURI returns the app that lists uri among
+	// its identifierUris (compared with ASCII case folding), or
+	// ErrNotFound.
+	GetApplicationByIdentifierURI(ctx context.Context, uri string) (Application, error)
+	// UpdateApplication is the atomic read-modify-write of an app;
+	// ErrConflict when the new appId or one of the new identifierUris is
+	// taken by another application.
 	UpdateApplication(ctx context.Context, id string, fn func(Application) (Application, error)) (Application, error)
 	// DeleteApplication removes the app, its secrets, its service principal
 	// and that principal's app role assignments; ErrNotFound if absent.
@@ -295,7 +323,9 @@ type Applications interface {
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (ServicePrincipal, error)
 	// ListServicePrincipals pages service principals.
 	ListServicePrincipals(ctx context.Context, q Query) (Page[ServicePrincipal], error)
-	// DeleteServicePrincipal removes one and its app role assignments.
+	// DeleteServicePrincipal removes one, the app role assignments it holds
+	// and those granted on it (as a resource), its group memberships and
+	// its directory role assignments; ErrNotFound if absent.
 	DeleteServicePrincipal(ctx context.Context, id string) error
 
 	// CreateAppRoleAssignment inserts a grant; ErrConflict when the same

@@ -13,15 +13,18 @@ var applications = (&entity[store.Application]{
 	cols: []string{
 		"id", "app_id", "display_name", "display_name_lower", "identifier_uris", "web_redirect_uris",
 		"public_client_redirect_uris", "spa_redirect_uris", "is_fallback_public_client", "created_at",
+		"post_logout_redirect_uris", "backchannel_logout_uri", "id_token_signed_response_alg", "jwks", "jwks_uri",
 	},
 	sel: "a.id, a.app_id, a.display_name, a.identifier_uris, a.web_redirect_uris, " +
-		"a.public_client_redirect_uris, a.spa_redirect_uris, a.is_fallback_public_client, a.created_at",
+		"a.public_client_redirect_uris, a.spa_redirect_uris, a.is_fallback_public_client, a.created_at, " +
+		"a.post_logout_redirect_uris, a.backchannel_logout_uri, a.id_token_signed_response_alg, a.jwks, a.jwks_uri",
 	scan: func(sc scanner, extra ...any) (store.Application, error) {
 		var a store.Application
 		err := sc.Scan(append([]any{
 			&a.ID, &a.AppID, &a.DisplayName, listDest{&a.IdentifierURIs}, listDest{&a.WebRedirectURIs},
 			listDest{&a.PublicClientRedirectURIs}, listDest{&a.SPARedirectURIs}, &a.IsFallbackPublicClient,
-			timeDest{&a.CreatedDateTime},
+			timeDest{&a.CreatedDateTime}, listDest{&a.PostLogoutRedirectURIs}, &a.BackchannelLogoutURI,
+			&a.IDTokenSignedResponseAlg, &a.JWKS, &a.JWKSURI,
 		}, extra...)...)
 		return a, err
 	},
@@ -32,10 +35,12 @@ var applications = (&entity[store.Application]{
 		return []any{
 			a.ID, a.AppID, a.DisplayName, fold(a.DisplayName), jsonList(a.IdentifierURIs), jsonList(a.WebRedirectURIs),
 			jsonList(a.PublicClientRedirectURIs), jsonList(a.SPARedirectURIs), a.IsFallbackPublicClient,
-			t.s.d.timeVal(a.CreatedDateTime),
+			t.s.d.timeVal(a.CreatedDateTime), jsonList(a.PostLogoutRedirectURIs), a.BackchannelLogoutURI,
+			a.IDTokenSignedResponseAlg, nullBlob(a.JWKS), a.JWKSURI,
 		}
 	},
-	id: func(a store.Application) string { return a.ID },
+	children: putIdentifierURIs,
+	id:       func(a store.Application) string { return a.ID },
 	props: props(map[string]column{
 		"id":                     idCol("a.id"),
 		"appId":                  idCol("a.app_id"),
@@ -45,6 +50,30 @@ var applications = (&entity[store.Application]{
 		"createdDateTime":        timeCol("a.created_at"),
 	}),
 }).init()
+
+// putIdentifierURIs rewrites the application's rows in
+// application_identifier_uris, whose primary key makes every URI (ASCII
+// case folded) belong to one application at most: a URI another
+// application holds is a unique violation, so ErrConflict.
+func putIdentifierURIs(ctx context.Context, q querier, t *txn, a store.Application) error {
+	if _, err := q.ExecContext(ctx, "DELETE FROM application_identifier_uris WHERE application_id = $1", a.ID); err != nil {
+		return t.classify("identifier uris", err)
+	}
+	var uris []string
+	seen := map[string]bool{}
+	for _, u := range a.IdentifierURIs {
+		if f := asciiFold(u); !seen[f] {
+			seen[f] = true
+			uris = append(uris, f)
+		}
+	}
+	err := t.insertMany(ctx, q, "INSERT INTO application_identifier_uris (uri_lower, application_id) VALUES ", "",
+		2, len(uris), func(i int, b *rowsBuilder) { b.row(uris[i], a.ID) }, nil)
+	if err != nil {
+		return t.classify("identifier uris", err)
+	}
+	return nil
+}
 
 var passwordCredentials = (&entity[store.PasswordCredential]{
 	name:  "password credential",
@@ -70,7 +99,8 @@ var passwordCredentials = (&entity[store.PasswordCredential]{
 }).init()
 
 // CreateApplication inserts a. A zero CreatedDateTime is set to the store's
-// clock. ErrConflict when the id or the appId is taken.
+// clock. ErrConflict when the id or the appId is taken, or when another
+// application holds one of its identifierUris.
 func (t *txn) CreateApplication(ctx context.Context, a store.Application) error {
 	return applications.create(ctx, t, a)
 }
@@ -87,9 +117,16 @@ func (t *txn) GetApplicationByAppID(ctx context.Context, appID string) (store.Ap
 	return applications.get(ctx, t.rq(), "a.app_id = $1", appID)
 }
 
+// GetApplicationByIdentifierURI returns the application listing uri among
+// its identifierUris (ASCII case folded), or ErrNotFound.
+func (t *txn) GetApplicationByIdentifierURI(ctx context.Context, uri string) (store.Application, error) {
+	return applications.get(ctx, t.rq(),
+		"a.id = (SELECT application_id FROM application_identifier_uris WHERE uri_lower = $1)", asciiFold(uri))
+}
+
 // UpdateApplication is the atomic read-modify-write of an application; it
-// returns the application as stored. ErrConflict when the new appId is
-// taken.
+// returns the application as stored. ErrConflict when the new appId, or
+// one of the new identifierUris, belongs to another application.
 func (t *txn) UpdateApplication(ctx context.Context, id string, fn func(store.Application) (store.Application, error)) (store.Application, error) {
 	return applications.update(ctx, t, id, fn)
 }

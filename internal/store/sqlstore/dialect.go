@@ -54,6 +54,17 @@ type dialect struct {
 	// jsonLen names the function giving a JSON array's length.
 	jsonLen string
 
+	// idSet returns a subquery yielding the strings of the JSON array
+	// parameter ph (see idList), for "col IN <idSet>".
+	idSet func(ph string) string
+	// addToSet returns an expression for the JSON string array col with
+	// the string parameter ph appended unless present (NULL counts as []).
+	addToSet func(col, ph string) string
+	// skipLocked is appended to the SELECT that picks rows to claim, so
+	// that concurrent claimers pass over each other's rows (PostgreSQL).
+	// SQLite needs none: its write transactions never overlap.
+	skipLocked string
+
 	// code extracts the error class of a driver error.
 	code func(error) errClass
 }
@@ -81,6 +92,12 @@ var sqliteDialect = &dialect{
 	jsonElems: func(col string) string { return "json_each(" + col + ") AS je" },
 	elemFold:  "lower(je.value)",
 	jsonLen:   "json_array_length",
+	idSet:     func(ph string) string { return "(SELECT value FROM json_each(" + ph + "))" },
+	addToSet: func(col, ph string) string {
+		return "CASE WHEN EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE value = " + ph + ") THEN " + col +
+			" ELSE json_insert(COALESCE(" + col + ", '[]'), '$[#]', " + ph + ") END"
+	},
+	skipLocked: "",
 	code: func(err error) errClass {
 		var se *sqlite.Error
 		if !errors.As(err, &se) {
@@ -107,6 +124,14 @@ var postgresDialect = &dialect{
 	jsonElems:   func(col string) string { return "jsonb_array_elements_text(" + col + ") AS je(value)" },
 	elemFold:    `lower(je.value COLLATE "C")`,
 	jsonLen:     "jsonb_array_length",
+	idSet: func(ph string) string {
+		return "(SELECT jsonb_array_elements_text(CAST(" + ph + " AS jsonb)))"
+	},
+	addToSet: func(col, ph string) string {
+		return "CASE WHEN " + col + " @> jsonb_build_array(CAST(" + ph + " AS text)) THEN " + col +
+			" ELSE COALESCE(" + col + ", '[]'::jsonb) || jsonb_build_array(CAST(" + ph + " AS text)) END"
+	},
+	skipLocked: " FOR UPDATE SKIP LOCKED",
 	code: func(err error) errClass {
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) {

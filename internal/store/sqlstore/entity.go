@@ -25,6 +25,10 @@ type entity[T any] struct {
 	values func(t *txn, v T) []any // in cols order; fills defaults
 	id     func(T) string
 	props  map[string]column // by lower-cased Graph property name
+	// children, when set, rewrites rows that belong to v in other tables
+	// (side tables kept in step with a column) after v is inserted or
+	// updated, in the same transaction.
+	children func(ctx context.Context, q querier, t *txn, v T) error
 
 	insertSQL, updateSQL, selectSQL string
 }
@@ -51,10 +55,18 @@ func (e *entity[T]) create(ctx context.Context, t *txn, v T) error {
 	if e.id(v) == "" {
 		return fmt.Errorf("sqlstore: create %s: empty id", e.name)
 	}
-	if _, err := t.exec(ctx, e.insertSQL, e.values(t, v)...); err != nil {
-		return t.classify("create "+e.name, err)
+	if e.children == nil {
+		if _, err := t.exec(ctx, e.insertSQL, e.values(t, v)...); err != nil {
+			return t.classify("create "+e.name, err)
+		}
+		return nil
 	}
-	return nil
+	return t.write(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, e.insertSQL, e.values(t, v)...); err != nil {
+			return t.classify("create "+e.name, err)
+		}
+		return e.children(ctx, q, t, v)
+	})
 }
 
 // get reads the one row matching where (written against e.alias).
@@ -106,6 +118,11 @@ func (e *entity[T]) update(ctx context.Context, t *txn, id string, fn func(T) (T
 		}
 		if _, err := q.ExecContext(ctx, e.updateSQL, e.values(t, v)...); err != nil {
 			return t.classify("update "+e.name, err)
+		}
+		if e.children != nil {
+			if err := e.children(ctx, q, t, v); err != nil {
+				return err
+			}
 		}
 		out, err = e.get(ctx, q, e.alias+"."+e.cols[0]+" = $1", id)
 		return err

@@ -119,3 +119,15 @@ func SchemaHash() string {
 	})
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+// OpenAtVersion opens dsn with its schema migrated up to version only, for
+// tests of later migrations; Open then migrates the rest.
+func OpenAtVersion(ctx context.Context, dsn string, version int64, opts ...Option) (*Store, error) {
+	return open(ctx, dsn, version, opts...)
+}
+
+// Exec runs a statement on the write pool, outside the store's API.
+func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.wdb.ExecContext(ctx, query, args...)
+	return err
+}

@@ -16,8 +16,9 @@ import (
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
-// migrate applies pending migrations on the write pool.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies pending migrations on the write pool, up to version (0:
+// all of them).
+func (s *Store) migrate(ctx context.Context, version int64) error {
 	fsys, err := fs.Sub(migrations, "migrations/"+s.d.name)
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
@@ -30,7 +31,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)
 	}
-	results, err := p.Up(ctx)
+	var results []*goose.MigrationResult
+	if version > 0 {
+		results, err = p.UpTo(ctx, version)
+	} else {
+		results, err = p.Up(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: %w", s.d.name, err)
 	}

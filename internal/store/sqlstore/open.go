@@ -84,6 +84,11 @@ func WithMaxAttempts(n int) Option {
 // other parameter (search_path=…) is sent as a run-time setting. Migrations
 // run under a PostgreSQL advisory lock, so several nodes may start at once.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	return open(ctx, dsn, 0, opts...)
+}
+
+// open is Open with the schema brought up to version (0: the latest).
+func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Store, error) {
 	cfg := config{now: time.Now, log: slog.Default(), retries: 16}
 	for _, o := range opts {
 		o(&cfg)
@@ -113,7 +118,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlstore: connect %s: %w", s.d.name, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, version); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -22,6 +22,11 @@ func fullApp(n int, name string) store.Application {
 		SPARedirectURIs:          []string{},
 		IsFallbackPublicClient:   true,
 		CreatedDateTime:          at(time.Duration(n) * time.Minute),
+		PostLogoutRedirectURIs:   []string{"https://" + name + ".example.com/bye"},
+		BackchannelLogoutURI:     "https://" + name + ".example.com/backchannel",
+		IDTokenSignedResponseAlg: "ES256",
+		JWKS:                     []byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`),
+		JWKSURI:                  "https://" + name + ".example.com/jwks",
 	}
 }
 
@@ -127,6 +132,70 @@ func testApplications(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 }
 
+func testIdentifierURIs(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	a, b := fullApp(1, "portal"), fullApp(2, "other")
+	a.IdentifierURIs = []string{"api://portal", "https://portal.example.com/API", "api://portal"} // listed twice: counts once
+	ok(t, s.CreateApplication(ctx, a))
+	ok(t, s.CreateApplication(ctx, b))
+	got, err := s.GetApplication(ctx, a.ID)
+	ok(t, err)
+	same(t, "identifierUris as written", got.IdentifierURIs, a.IdentifierURIs)
+
+	for _, uri := range []string{"api://portal", "API://Portal", "https://portal.example.com/api"} {
+		got, err := s.GetApplicationByIdentifierURI(ctx, uri)
+		ok(t, err)
+		sameIDs(t, "GetApplicationByIdentifierURI "+uri, []string{got.ID}, idList(1))
+	}
+	_, err = s.GetApplicationByIdentifierURI(ctx, "api://nobody")
+	isErr(t, "unknown identifier URI", err, store.ErrNotFound)
+
+	c := fullApp(3, "third")
+	c.IdentifierURIs = []string{"api://third", "API://PORTAL"}
+	isErr(t, "create with a URI another app holds (other case)", s.CreateApplication(ctx, c), store.ErrConflict)
+	_, err = s.GetApplication(ctx, c.ID)
+	isErr(t, "app of the refused create", err, store.ErrNotFound)
+	_, err = s.GetApplicationByIdentifierURI(ctx, "api://third")
+	isErr(t, "URI of the refused create", err, store.ErrNotFound)
+
+	_, err = s.UpdateApplication(ctx, b.ID, func(old store.Application) (store.Application, error) {
+		old.IdentifierURIs = append(old.IdentifierURIs, "https://PORTAL.example.com/API")
+		return old, nil
+	})
+	isErr(t, "update to a URI another app holds", err, store.ErrConflict)
+	got, err = s.GetApplication(ctx, b.ID)
+	ok(t, err)
+	same(t, "app after the refused update", got, b)
+
+	// Releasing a URI (update, then delete) lets another app take it.
+	_, err = s.UpdateApplication(ctx, a.ID, func(old store.Application) (store.Application, error) {
+		old.IdentifierURIs = []string{"https://portal.example.com/API"}
+		return old, nil
+	})
+	ok(t, err)
+	_, err = s.UpdateApplication(ctx, b.ID, func(old store.Application) (store.Application, error) {
+		old.IdentifierURIs = []string{"api://portal"}
+		return old, nil
+	})
+	ok(t, err)
+	got, err = s.GetApplicationByIdentifierURI(ctx, "api://portal")
+	ok(t, err)
+	sameIDs(t, "owner of a URI after it moved", []string{got.ID}, idList(2))
+	ok(t, s.DeleteApplication(ctx, a.ID))
+	c.IdentifierURIs = []string{"https://portal.example.com/api"}
+	ok(t, s.CreateApplication(ctx, c))
+
+	// An app may keep its own URIs through an update that touches others.
+	_, err = s.UpdateApplication(ctx, c.ID, func(old store.Application) (store.Application, error) {
+		old.DisplayName = "renamed"
+		return old, nil
+	})
+	ok(t, err)
+	p, err := s.ListApplications(ctx, store.Query{Filter: filter(t, "identifierUris/any(x: x eq 'api://portal')")})
+	ok(t, err)
+	sameIDs(t, "filter on identifierUris", ids(p.Items, appID), idList(2))
+}
+
 func testServicePrincipals(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("CRUD", func(t *testing.T) {
 		s := newStore(t)
@@ -178,5 +247,26 @@ func testServicePrincipals(t *testing.T, newStore func(t *testing.T) store.Store
 		got, err = s.ListAppRoleAssignments(ctx, id(2))
 		ok(t, err)
 		sameIDs(t, "grants after deleting the resource", ids(got, araID), nil)
+	})
+
+	t.Run("DeleteCascades", func(t *testing.T) {
+		s := newStore(t)
+		directory(t, s) // principal 20 is a member of group 10
+		ok(t, s.CreateServicePrincipal(ctx, store.ServicePrincipal{ID: id(21), AppID: graphAppID, DisplayName: "Microsoft Graph", CreatedDateTime: t0}))
+		ok(t, s.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: id(40), PrincipalID: id(20), ResourceID: id(21), AppRoleID: id(41), CreatedDateTime: t0}))
+		ok(t, s.CreateRoleAssignment(ctx, assignment(30, 20, store.KindServicePrincipal, reader)))
+		ok(t, s.CreateRoleAssignment(ctx, assignment(31, 1, store.KindUser, reader)))
+
+		ok(t, s.DeleteServicePrincipal(ctx, id(20)))
+		isErr(t, "delete again", s.DeleteServicePrincipal(ctx, id(20)), store.ErrNotFound)
+		sameIDs(t, "members of the group it was in", members(t, s, 10, false), idList(1, 11))
+		got, err := s.ListRoleAssignments(ctx, "", "")
+		ok(t, err)
+		sameIDs(t, "role assignments left", ids(got, raID), idList(31))
+		aras, err := s.ListAppRoleAssignments(ctx, id(20))
+		ok(t, err)
+		sameIDs(t, "grants it held", ids(aras, araID), nil)
+		_, err = s.GetRoleAssignment(ctx, id(30))
+		isErr(t, "its role assignment", err, store.ErrNotFound)
 	})
 }

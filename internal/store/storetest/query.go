@@ -374,6 +374,7 @@ func testPaging(t *testing.T, newStore func(t *testing.T) store.Store) {
 			ok(t, s.CreateGroup(ctx, minimalGroup(i+1, name)))
 			ok(t, s.CreateServicePrincipal(ctx, store.ServicePrincipal{ID: id(i + 1), AppID: id(i + 100), DisplayName: name, CreatedDateTime: t0}))
 			a := fullApp(i+1, name)
+			a.IdentifierURIs = []string{"api://" + id(i+1)} // "b" and "B" would clash: URIs are unique ignoring case
 			ok(t, s.CreateApplication(ctx, a))
 		}
 		want := idList(3, 1, 4, 2) // a, b, B (ties by id), C

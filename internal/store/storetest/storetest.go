@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Members", testMembers},
 		{"RoleAssignments", testRoleAssignments},
 		{"Applications", testApplications},
+		{"IdentifierURIs", testIdentifierURIs},
 		{"ServicePrincipals", testServicePrincipals},
 		{"SigningKeys", testSigningKeys},
 		{"Meta", testMeta},

@@ -1,0 +1,62 @@
+package sqlstore_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/vigil-idp/vigil/internal/store/sqlstore"
+	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
+)
+
+// TestMigrationIdentifierURIs upgrades a version-1 database whose
+// applications share an identifier URI (allowed then): the application
+// created first keeps it, both survive, and the rule holds afterwards.
+func TestMigrationIdentifierURIs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "v.db") }},
+		{"postgres", func(t *testing.T) string { return sqltest.PostgresDSN(t) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dsn := c.dsn(t)
+			old, err := sqlstore.OpenAtVersion(ctx, dsn, 1, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range []struct{ id, appID, uris, created string }{
+				{"a2", "c2", `["api://Shared", "api://two"]`, "2024-01-02T00:00:00.000000Z"},
+				{"a1", "c1", `["API://shared"]`, "2024-01-01T00:00:00.000000Z"},
+				{"a3", "c3", `null`, "2024-01-03T00:00:00.000000Z"},
+			} {
+				uris := any(a.uris)
+				if a.uris == "null" {
+					uris = nil
+				}
+				err := old.Exec(ctx, `INSERT INTO applications (id, app_id, display_name, display_name_lower, identifier_uris,
+					is_fallback_public_client, created_at) VALUES ($1, $2, 'x', 'x', $3, FALSE, $4)`, a.id, a.appID, uris, a.created)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			old.Close()
+
+			s, err := sqlstore.Open(ctx, dsn, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			for uri, want := range map[string]string{"api://shared": "a1", "api://two": "a2"} {
+				got, err := s.GetApplicationByIdentifierURI(ctx, uri)
+				if err != nil || got.ID != want {
+					t.Errorf("owner of %s = %q, %v; want %s", uri, got.ID, err, want)
+				}
+			}
+			a2, err := s.GetApplication(ctx, "a2")
+			if err != nil || len(a2.IdentifierURIs) != 2 || a2.PostLogoutRedirectURIs != nil || a2.JWKSURI != "" {
+				t.Errorf("a2 after migration: %+v, %v", a2, err)
+			}
+		})
+	}
+}
