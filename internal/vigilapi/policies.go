@@ -111,14 +111,19 @@ func (a *API) resource(r *http.Request, scope string, sp *session.ScopedPolicy) 
 }
 
 // scopeOf reads the policy scope a request addresses: "global", or an
-// application's appId that must exist.
-func (a *API) scopeOf(r *http.Request) (string, error) {
+// application's appId (a lower-case GUID), which must name an existing
+// application when mustExist (PUT; a policy left behind by a deleted
+// application can still be read and deleted).
+func (a *API) scopeOf(r *http.Request, mustExist bool) (string, error) {
 	appID := r.PathValue("appId")
 	if appID == "" {
 		return session.PolicyGlobal, nil
 	}
 	if u, err := uuid.Parse(appID); err != nil || u.String() != appID {
 		return "", badRequest("'%s' is not an application id: use the application's appId, a lower-case GUID.", appID)
+	}
+	if !mustExist {
+		return appID, nil
 	}
 	if _, err := a.Apps.GetApplicationByAppID(r.Context(), appID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -161,7 +166,7 @@ func (a *API) listPolicies(w http.ResponseWriter, r *http.Request, _ *authz.Prin
 }
 
 func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, _ *authz.Principal) error {
-	scope, err := a.scopeOf(r)
+	scope, err := a.scopeOf(r, false)
 	if err != nil {
 		return err
 	}
@@ -187,7 +192,7 @@ func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, _ *authz.Princip
 }
 
 func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, _ *authz.Principal) error {
-	scope, err := a.scopeOf(r)
+	scope, err := a.scopeOf(r, true)
 	if err != nil {
 		return err
 	}
@@ -208,7 +213,7 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, _ *authz.Princip
 }
 
 func (a *API) deletePolicy(w http.ResponseWriter, r *http.Request, _ *authz.Principal) error {
-	scope, err := a.scopeOf(r)
+	scope, err := a.scopeOf(r, false)
 	if err != nil {
 		return err
 	}
