@@ -79,8 +79,7 @@ type AccessTokens struct {
 	// DefaultAccessTokenLifetime.
 	Lifetime time.Duration
 
-	mu       sync.Mutex
-	tenantID string
+	tenant tenantCache
 }
 
 // Issue signs the token t describes and returns it with its lifetime (the
@@ -92,7 +91,7 @@ func (a *AccessTokens) Issue(ctx context.Context, t AccessToken) (string, time.D
 	if t.Subject == "" || t.Audience == "" || t.ClientID == "" {
 		return "", 0, errors.New("oauth: access token needs a subject, an audience and a client id")
 	}
-	tid, err := a.tenant(ctx)
+	tid, err := a.tenant.get(ctx, a.Meta)
 	if err != nil {
 		return "", 0, err
 	}
@@ -137,22 +136,29 @@ func (a *AccessTokens) Issue(ctx context.Context, t AccessToken) (string, time.D
 	return tok, life, nil
 }
 
-// tenant returns the tenant id, reading it from Meta until it is found.
-func (a *AccessTokens) tenant(ctx context.Context) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.tenantID != "" {
-		return a.tenantID, nil
+// tenantCache holds the tenant id once read. The zero value is ready; it
+// must not be copied after first use.
+type tenantCache struct {
+	mu sync.Mutex
+	id string
+}
+
+// get returns the tenant id, reading it from meta until it is found.
+func (c *tenantCache) get(ctx context.Context, meta MetaReader) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.id != "" {
+		return c.id, nil
 	}
-	v, err := a.Meta.GetMeta(ctx, MetaTenantID)
+	v, err := meta.GetMeta(ctx, MetaTenantID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return "", fmt.Errorf("oauth: tenant id (meta %q) is not set; was the store bootstrapped?: %w", MetaTenantID, err)
 		}
 		return "", fmt.Errorf("oauth: read tenant id: %w", err)
 	}
-	a.tenantID = string(v)
-	return a.tenantID, nil
+	c.id = string(v)
+	return c.id, nil
 }
 
 // firstPositive returns the first positive duration.

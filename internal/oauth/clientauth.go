@@ -15,6 +15,11 @@ import (
 const (
 	AuthClientSecretBasic = "client_secret_basic"
 	AuthClientSecretPost  = "client_secret_post"
+	// AuthPrivateKeyJWT is a JWT signed with the client's registered key
+	// (RFC 7523 §2.2, OpenID Connect Core §9).
+	AuthPrivateKeyJWT = "private_key_jwt"
+	// AuthNone is a public client that only names itself (RFC 7591 §2).
+	AuthNone = "none"
 )
 
 // ClientStore is what client authentication reads; store.Store implements
@@ -28,8 +33,9 @@ type ClientStore interface {
 type Client struct {
 	// Application is the client's app registration.
 	Application store.Application
-	// AuthMethod is how it authenticated: AuthClientSecretBasic or
-	// AuthClientSecretPost.
+	// AuthMethod is how it authenticated: AuthClientSecretBasic,
+	// AuthClientSecretPost, AuthPrivateKeyJWT, or AuthNone for a public
+	// client.
 	AuthMethod string
 }
 
@@ -37,13 +43,35 @@ type Client struct {
 // no secret, so that every failed authentication costs the same hashing.
 var dummySecretHash = make([]byte, 32)
 
-// authenticate authenticates the client of a token request (RFC 6749 §2.3.1):
-// HTTP Basic with form-urlencoded id and secret, or client_id and
-// client_secret in the body, never both.
+// IsPublicClient reports whether app is a public client (RFC 6749 §2.1),
+// which may name itself without authenticating for the grants that allow
+// it: public client flows enabled (isFallbackPublicClient), or mobile and
+// desktop or SPA redirect URIs registered.
+func IsPublicClient(app store.Application) bool {
+	return app.IsFallbackPublicClient || len(app.PublicClientRedirectURIs) > 0 || len(app.SPARedirectURIs) > 0
+}
+
+// authenticate authenticates a confidential client (see
+// authenticateClient); public clients are refused.
 func (s *Provider) authenticate(r *http.Request, form url.Values) (Client, error) {
+	return s.authenticateClient(r, form, false)
+}
+
+// authenticateClient authenticates the client of a token request (RFC 6749
+// §2.3.1): HTTP Basic with form-urlencoded id and secret, client_id and
+// client_secret in the body, never both, or a client assertion (RFC 7523
+// §2.2). A public client may send only its client_id when allowPublic is
+// set (RFC 6749 §3.2.1, RFC 7009 §2.1).
+func (s *Provider) authenticateClient(r *http.Request, form url.Values, allowPublic bool) (Client, error) {
+	if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		return s.authenticateAssertion(r, form)
+	}
 	id, secret, method, err := clientCredentials(r, form)
 	if err != nil {
 		return Client{}, s.withChallenge(err, method)
+	}
+	if method == AuthNone {
+		return s.authenticatePublic(r.Context(), id, allowPublic)
 	}
 	app, ok, err := s.verifySecret(r.Context(), id, secret)
 	if err != nil {
@@ -92,10 +120,29 @@ func clientCredentials(r *http.Request, form url.Values) (id, secret, method str
 	switch {
 	case id == "":
 		return "", "", "", errorf(CodeInvalidClient, "client authentication is required")
+	case secret == "" && form.Has("client_secret"):
+		return "", "", "", errorf(CodeInvalidClient, "empty client_secret")
 	case secret == "":
-		return "", "", "", errorf(CodeInvalidClient, "client %s must authenticate with a client secret", truncate(id, 64))
+		return id, "", AuthNone, nil
 	}
 	return id, secret, AuthClientSecretPost, nil
+}
+
+// authenticatePublic accepts a client that sent only its client_id when it
+// is a public client and the grant allows public clients.
+func (s *Provider) authenticatePublic(ctx context.Context, id string, allowPublic bool) (Client, error) {
+	app, err := s.Clients.GetApplicationByAppID(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Client{}, errorf(CodeInvalidClient, "client authentication failed").WithCause(errors.New("unknown client_id " + truncate(id, 64)))
+	case err != nil:
+		return Client{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
+	case !IsPublicClient(app):
+		return Client{}, errorf(CodeInvalidClient, "client %s is confidential: it must authenticate (client_secret or client_assertion)", truncate(id, 64))
+	case !allowPublic:
+		return Client{}, errorf(CodeInvalidClient, "this grant requires client authentication; public clients cannot use it")
+	}
+	return Client{Application: app, AuthMethod: AuthNone}, nil
 }
 
 func isBasic(h string) bool {

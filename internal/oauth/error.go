@@ -23,6 +23,33 @@ const (
 	// CodeTemporarilyUnavailable is RFC 6749 §4.1.2.1's
 	// temporarily_unavailable.
 	CodeTemporarilyUnavailable = "temporarily_unavailable"
+	// CodeAccessDenied is RFC 6749 §4.1.2.1's access_denied, and RFC 8628
+	// §3.5's answer when the user declined a device authorization.
+	CodeAccessDenied = "access_denied"
+	// CodeUnsupportedResponseType is RFC 6749 §4.1.2.1's
+	// unsupported_response_type.
+	CodeUnsupportedResponseType = "unsupported_response_type"
+	// CodeInvalidTarget is RFC 8707 §2's invalid_target: a resource
+	// parameter naming no known resource.
+	CodeInvalidTarget = "invalid_target"
+)
+
+// OpenID Connect Core 1.0 §3.1.2.6 authentication error codes.
+const (
+	CodeInteractionRequired = "interaction_required"
+	CodeLoginRequired       = "login_required"
+	CodeConsentRequired     = "consent_required"
+	// CodeRequestNotSupported answers the request parameter (§6).
+	CodeRequestNotSupported = "request_not_supported"
+	// CodeRequestURINotSupported answers the request_uri parameter (§6).
+	CodeRequestURINotSupported = "request_uri_not_supported"
+)
+
+// Device authorization grant error codes (RFC 8628 §3.5).
+const (
+	CodeAuthorizationPending = "authorization_pending"
+	CodeSlowDown             = "slow_down"
+	CodeExpiredToken         = "expired_token"
 )
 
 // Error is an OAuth 2.0 error response (RFC 6749 §5.2). Code and Description
@@ -138,3 +165,13 @@ func safeText(s string) string {
 // quote makes an RFC 9110 §5.6.4 quoted-string of s restricted to the
 // characters safeText keeps, so no escaping is needed.
 func quote(s string) string { return `"` + safeText(s) + `"` }
+
+// asError returns err as an *Error; anything else becomes server_error
+// with err as its cause.
+func asError(err error) *Error {
+	var oe *Error
+	if errors.As(err, &oe) {
+		return oe
+	}
+	return errorf(CodeServerError, "internal error").WithCause(err)
+}

@@ -52,6 +52,10 @@ type TokenRequest struct {
 	Form url.Values
 	// Client is the authenticated client.
 	Client Client
+	// RemoteIP and UserAgent describe the caller, for the sessions that
+	// the password and device code grants start.
+	RemoteIP  string
+	UserAgent string
 }
 
 // TokenResponse is a successful token response (RFC 6749 §5.1).
@@ -64,11 +68,18 @@ type TokenResponse struct {
 	// the same value as ExpiresIn.
 	ExtExpiresIn int64  `json:"ext_expires_in,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	// RefreshToken is issued when offline_access was granted (RFC 6749
+	// §1.5, OpenID Connect Core §11).
+	RefreshToken string `json:"refresh_token,omitempty"`
+	// IDToken is issued when openid was granted (OpenID Connect Core
+	// §3.1.3.3).
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // Provider is the OpenID Provider / authorization server: it serves the
-// discovery documents, the JWK Set and the token endpoint. Build it as a
-// struct literal: Issuer, Clients, Secrets, Keys and Grants are required.
+// discovery documents, the JWK Set and the token endpoint, and mounts the
+// optional endpoints it is given. Build it as a struct literal: Issuer,
+// Clients, Secrets, Keys and Grants are required.
 type Provider struct {
 	// Issuer is the issuer identifier (OpenID Connect Discovery 1.0 §3):
 	// an https (or, for local use, http) URL without query or fragment.
@@ -92,6 +103,34 @@ type Provider struct {
 	// MaxBodyBytes bounds the body of a token request; 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+
+	// The optional endpoints below are mounted by Mount and advertised in
+	// discovery exactly when set, so the metadata names only what works.
+
+	// Authorization serves GET and POST <issuer>/authorize (RFC 6749
+	// §3.1, OpenID Connect Core §3.1.2.1); internal/login provides it.
+	Authorization http.Handler
+	// EndSession serves GET and POST <issuer>/logout (OpenID Connect
+	// RP-Initiated Logout 1.0 §2); internal/login provides it.
+	EndSession http.Handler
+	// UserInfo serves <issuer>/userinfo (OpenID Connect Core §5.3).
+	UserInfo *UserInfo
+	// Device serves the device authorization endpoint <issuer>/devicecode
+	// (RFC 8628 §3.1); add it to Grants under GrantDeviceCode too.
+	Device *DeviceFlow
+	// Introspection and Revocation serve <issuer>/introspect (RFC 7662)
+	// and <issuer>/revoke (RFC 7009); their Provider must be this one.
+	Introspection *Introspection
+	Revocation    *Revocation
+	// BackchannelLogout says that back-channel logout (OpenID Connect
+	// Back-Channel Logout 1.0) is delivered, with sid.
+	BackchannelLogout bool
+	// Assertions enables private_key_jwt client authentication
+	// (RFC 7523 §2.2).
+	Assertions *ClientAssertions
+	// IDTokens, when set, supplies id_token_signing_alg_values_supported;
+	// nil advertises RS256 only.
+	IDTokens *IDTokens
 }
 
 // Mount registers the endpoints on mux (Go 1.22 patterns), below the
@@ -107,6 +146,27 @@ func (s *Provider) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+base+PathJWKS, s.jwks)
 	mux.HandleFunc("POST "+base+PathToken, s.token)
 	mux.HandleFunc(base+PathToken, s.tokenMethodNotAllowed)
+	if s.Authorization != nil {
+		mux.Handle("GET "+base+PathAuthorize, s.Authorization)
+		mux.Handle("POST "+base+PathAuthorize, s.Authorization)
+	}
+	if s.EndSession != nil {
+		mux.Handle("GET "+base+PathEndSession, s.EndSession)
+		mux.Handle("POST "+base+PathEndSession, s.EndSession)
+	}
+	if s.UserInfo != nil {
+		mux.Handle(base+PathUserInfo, s.UserInfo)
+	}
+	if s.Device != nil {
+		mux.HandleFunc("POST "+base+PathDeviceAuthorization, s.serveDeviceAuthorization)
+		mux.HandleFunc(base+PathDeviceAuthorization, s.tokenMethodNotAllowed)
+	}
+	if s.Introspection != nil {
+		s.Introspection.Mount(mux)
+	}
+	if s.Revocation != nil {
+		s.Revocation.Mount(mux)
+	}
 }
 
 // check reports missing or unusable required fields.
@@ -120,6 +180,18 @@ func (s *Provider) check() error {
 	}
 	if len(s.Grants) == 0 {
 		errs = append(errs, errors.New("oauth: Provider has no Grants"))
+	}
+	if s.Device != nil && s.Grants[GrantDeviceCode] == nil {
+		errs = append(errs, errors.New("oauth: Provider.Device is set but Grants lacks "+GrantDeviceCode))
+	}
+	if s.UserInfo != nil && (s.UserInfo.Verifier == nil || s.UserInfo.Users == nil) {
+		errs = append(errs, errors.New("oauth: UserInfo needs a Verifier and Users"))
+	}
+	if (s.Introspection != nil && s.Introspection.Provider != s) || (s.Revocation != nil && s.Revocation.Provider != s) {
+		errs = append(errs, errors.New("oauth: Introspection and Revocation must name this Provider"))
+	}
+	if s.Assertions != nil && s.Assertions.Keys == nil {
+		errs = append(errs, errors.New("oauth: ClientAssertions needs Keys"))
 	}
 	return errors.Join(errs...)
 }
@@ -159,12 +231,18 @@ func (s *Provider) token(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	writeNoStoreJSON(w, resp)
+}
+
+// writeNoStoreJSON writes a 200 JSON answer that caches must not keep
+// (RFC 6749 §5.1).
+func writeNoStoreJSON(w http.ResponseWriter, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(resp)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 func (s *Provider) handleToken(w http.ResponseWriter, r *http.Request) (*TokenResponse, error) {
@@ -184,18 +262,20 @@ func (s *Provider) handleToken(w http.ResponseWriter, r *http.Request) (*TokenRe
 	if !ok {
 		return nil, errorf(CodeUnsupportedGrantType, "grant_type %q is not supported", truncate(gt, 64))
 	}
-	client, err := s.authenticate(r, form)
+	pg, public := g.(PublicGrant)
+	client, err := s.authenticateClient(r, form, public && pg.AllowsPublicClients())
 	if err != nil {
 		return nil, err
 	}
-	return g.Token(r.Context(), &TokenRequest{Form: form, Client: client})
+	return g.Token(r.Context(), &TokenRequest{Form: form, Client: client, RemoteIP: remoteIP(r.RemoteAddr), UserAgent: r.UserAgent()})
 }
 
 // tokenMethodNotAllowed answers anything but POST at the token endpoint
-// (RFC 6749 §3.2: "The client MUST use the HTTP POST method").
+// (RFC 6749 §3.2: "The client MUST use the HTTP POST method") and at the
+// device authorization endpoint (RFC 8628 §3.1).
 func (s *Provider) tokenMethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Allow", http.MethodPost)
-	WriteError(w, &Error{Code: CodeInvalidRequest, Description: "the token endpoint accepts only POST", Status: http.StatusMethodNotAllowed})
+	WriteError(w, &Error{Code: CodeInvalidRequest, Description: "this endpoint accepts only POST", Status: http.StatusMethodNotAllowed})
 }
 
 // fail logs err's cause and writes it.

@@ -1,0 +1,230 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// ClientAssertionTypeJWT is the client_assertion_type of private_key_jwt
+// (RFC 7523 §2.2).
+const ClientAssertionTypeJWT = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// AssertionAlgorithms are the only JWS algorithms accepted in client
+// assertions: asymmetric ones. none and the HMAC algorithms are refused, so
+// a registered public key can never serve as an HMAC secret (RFC 8725
+// §2.1, §3.1).
+var AssertionAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
+
+// Defaults of ClientAssertions.
+const (
+	// DefaultMaxAssertionLifetime bounds exp − now of an assertion, and so
+	// how long its jti must be remembered.
+	DefaultMaxAssertionLifetime = time.Hour
+	// DefaultMaxReplayEntries bounds the jti replay cache.
+	DefaultMaxReplayEntries = 100_000
+	// maxAssertionLen bounds client_assertion.
+	maxAssertionLen = 16 << 10
+)
+
+// ClientKeySource returns the public keys registered for an application
+// (its JWKS, or the set at its jwks_uri).
+type ClientKeySource interface {
+	ClientKeys(ctx context.Context, app store.Application) (jose.JSONWebKeySet, error)
+}
+
+// freshKeySource is a ClientKeySource that can refetch remote keys
+// (*RegisteredKeys).
+type freshKeySource interface {
+	ClientKeysFresh(ctx context.Context, app store.Application) (jose.JSONWebKeySet, error)
+}
+
+// ClientAssertions verifies private_key_jwt client authentication
+// (RFC 7523 §2.2, §3; OpenID Connect Core §9): iss = sub = client_id, aud
+// the token endpoint or the issuer, exp in the future and at most
+// MaxLifetime away, nbf/iat not in the future, a jti not seen before, and
+// a signature by one of the application's registered keys with an
+// algorithm of AssertionAlgorithms. Build it as a struct literal; Keys is
+// required.
+//
+// Replay protection keeps each jti in memory until its assertion expires.
+// With several nodes behind a load balancer, an assertion replayed to
+// another node within its lifetime is not detected; keep assertions short
+// (MaxLifetime) or route a client to one node when that matters.
+type ClientAssertions struct {
+	// Keys resolves the application's registered keys.
+	Keys ClientKeySource
+	// MaxLifetime bounds exp − now; 0 means DefaultMaxAssertionLifetime.
+	MaxLifetime time.Duration
+	// MaxEntries bounds the replay cache; 0 means DefaultMaxReplayEntries.
+	// When it is full of live entries, assertions are refused
+	// (temporarily_unavailable) rather than letting a jti be forgotten.
+	MaxEntries int
+
+	mu   sync.Mutex
+	seen map[string]time.Time // client_id + " " + jti → expiry
+}
+
+// assertionClaims are the claims RFC 7523 §3 requires.
+type assertionClaims struct {
+	jwt.Claims
+}
+
+// authenticateAssertion authenticates a client by private_key_jwt.
+func (s *Provider) authenticateAssertion(r *http.Request, form url.Values) (Client, error) {
+	if s.Assertions == nil {
+		return Client{}, errorf(CodeInvalidClient, "private_key_jwt is not enabled on this server")
+	}
+	switch {
+	case form.Get("client_assertion_type") != ClientAssertionTypeJWT:
+		return Client{}, errorf(CodeInvalidClient, "client_assertion_type must be %s", ClientAssertionTypeJWT)
+	case form.Get("client_assertion") == "":
+		return Client{}, errorf(CodeInvalidClient, "client_assertion is required")
+	case form.Has("client_secret") || len(r.Header.Values("Authorization")) > 0:
+		return Client{}, errorf(CodeInvalidRequest, "use one client authentication method, not a client assertion and a secret")
+	}
+	app, err := s.Assertions.verify(r.Context(), s, form.Get("client_assertion"), form.Get("client_id"))
+	if err != nil {
+		return Client{}, err
+	}
+	return Client{Application: app, AuthMethod: AuthPrivateKeyJWT}, nil
+}
+
+// verify checks an assertion and returns the client it authenticates.
+func (a *ClientAssertions) verify(ctx context.Context, p *Provider, raw, formClientID string) (store.Application, error) {
+	fail := func(desc string, cause error) error {
+		return errorf(CodeInvalidClient, "client assertion refused: %s", desc).WithCause(cause)
+	}
+	if len(raw) > maxAssertionLen {
+		return store.Application{}, fail("too long", nil)
+	}
+	tok, err := jwt.ParseSigned(raw, AssertionAlgorithms)
+	if err != nil {
+		return store.Application{}, fail("malformed, or not signed with RS256, ES256 or EdDSA", err)
+	}
+	var unverified assertionClaims
+	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil {
+		return store.Application{}, fail("unreadable claims", err)
+	}
+	id := unverified.Issuer
+	switch {
+	case id == "" || id != unverified.Subject:
+		return store.Application{}, fail("iss and sub must both be the client_id", nil)
+	case formClientID != "" && formClientID != id:
+		return store.Application{}, fail("client_id does not match the assertion", nil)
+	}
+	app, err := p.Clients.GetApplicationByAppID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Application{}, fail("unknown client", nil)
+	}
+	if err != nil {
+		return store.Application{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
+	}
+	set, err := a.Keys.ClientKeys(ctx, app)
+	if err != nil {
+		return store.Application{}, fail("the client's keys are unavailable", err)
+	}
+	h := tok.Headers[0]
+	var c assertionClaims
+	verified := verifyWithSet(tok, h, set, &c)
+	if fk, ok := a.Keys.(freshKeySource); !verified && ok {
+		// The client may have rotated its keys since they were cached.
+		if set, err = fk.ClientKeysFresh(ctx, app); err == nil {
+			verified = verifyWithSet(tok, h, set, &c)
+		}
+	}
+	if !verified {
+		return store.Application{}, fail("no registered key of the client verifies the signature", nil)
+	}
+	now := p.now()
+	if err := a.checkClaims(c, p, now); err != nil {
+		return store.Application{}, err
+	}
+	if err := a.remember(id, c.ID, c.Expiry.Time().Add(ClockSkew), now); err != nil {
+		return store.Application{}, err
+	}
+	return app, nil
+}
+
+// verifyWithSet verifies tok with the keys of set that fit its header: the
+// kid when one is given, the algorithm when the key names one, use "sig"
+// or none. It decodes the claims into c on success.
+func verifyWithSet(tok *jwt.JSONWebToken, h jose.Header, set jose.JSONWebKeySet, c any) bool {
+	for _, k := range set.Keys {
+		if h.KeyID != "" && k.KeyID != h.KeyID {
+			continue
+		}
+		if (k.Algorithm != "" && k.Algorithm != h.Algorithm) || (k.Use != "" && k.Use != "sig") || !k.IsPublic() {
+			continue
+		}
+		if tok.Claims(k.Key, c) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// checkClaims checks aud, exp, nbf, iat and jti (RFC 7523 §3).
+func (a *ClientAssertions) checkClaims(c assertionClaims, p *Provider, now time.Time) error {
+	fail := func(desc string) error { return errorf(CodeInvalidClient, "client assertion refused: %s", desc) }
+	maxLife := a.MaxLifetime
+	if maxLife <= 0 {
+		maxLife = DefaultMaxAssertionLifetime
+	}
+	switch {
+	case !c.Audience.Contains(p.endpoint(PathToken)) && !c.Audience.Contains(p.Issuer):
+		return fail("aud must be the token endpoint or the issuer")
+	case c.Expiry == nil:
+		return fail("exp is required")
+	case !now.Before(c.Expiry.Time().Add(ClockSkew)):
+		return fail("expired")
+	case c.Expiry.Time().After(now.Add(maxLife + ClockSkew)):
+		return fail(fmt.Sprintf("exp is more than %s away", maxLife))
+	case c.NotBefore != nil && now.Add(ClockSkew).Before(c.NotBefore.Time()):
+		return fail("not yet valid")
+	case c.IssuedAt != nil && now.Add(ClockSkew).Before(c.IssuedAt.Time()):
+		return fail("issued in the future")
+	case c.ID == "" || len(c.ID) > 256:
+		return fail("jti is required")
+	}
+	return nil
+}
+
+// remember records jti for clientID until exp; a jti seen before is a
+// replay.
+func (a *ClientAssertions) remember(clientID, jti string, exp, now time.Time) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.seen == nil {
+		a.seen = map[string]time.Time{}
+	}
+	key := clientID + " " + jti
+	if until, ok := a.seen[key]; ok && now.Before(until) {
+		return errorf(CodeInvalidClient, "client assertion refused: jti already used (replay)")
+	}
+	limit := a.MaxEntries
+	if limit <= 0 {
+		limit = DefaultMaxReplayEntries
+	}
+	if len(a.seen) >= limit {
+		for k, until := range a.seen {
+			if !now.Before(until) {
+				delete(a.seen, k)
+			}
+		}
+		if len(a.seen) >= limit {
+			return errorf(CodeTemporarilyUnavailable, "too many client assertions in flight; retry shortly")
+		}
+	}
+	a.seen[key] = exp
+	return nil
+}
