@@ -7,8 +7,14 @@ import (
 
 // This file holds the aggregates of the token service (sign-in sessions,
 // refresh tokens, authorization and device codes, consents, session
-// policies, sign-in throttling). They join Tx once a backend implements
-// them.
+// policies, sign-in throttling); all are part of Tx. Everything here that
+// names a user is removed with the user (DeleteUser).
+//
+// Bulk methods take a slice of ids; a backend may split it into chunks (of
+// at most 500 ids in sqlstore), one set-based statement each, all in the
+// caller's transaction. Optional values: a "" SessionID, UserID or
+// DeviceCode.UserID, a nil *time.Time and a zero DeviceCode.AuthTime mean
+// "unset" and round-trip as written.
 
 // Session is an SSO sign-in session; its id is the sid claim.
 type Session struct {
@@ -30,23 +36,26 @@ type Session struct {
 // Sessions stores SSO sessions.
 type Sessions interface {
 	// CreateSession inserts s; ErrConflict when the id is taken;
-	// ErrNotFound when the user does not exist.
+	// ErrNotFound when the user does not exist. A zero CreatedAt is set
+	// from the store's clock.
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns a session (live or revoked), or ErrNotFound.
 	GetSession(ctx context.Context, id string) (Session, error)
 	// TouchSession sets LastActiveAt to at (never backwards) and adds
-	// clientID (when not "") to ClientIDs. ErrNotFound when absent.
+	// clientID (when not "") to ClientIDs as a set (appended once),
+	// atomically. It touches revoked sessions too. ErrNotFound when absent.
 	TouchSession(ctx context.Context, id string, at time.Time, clientID string) error
 	// UpdateSession is the atomic read-modify-write of a session.
 	UpdateSession(ctx context.Context, id string, fn func(Session) (Session, error)) (Session, error)
-	// ListSessionsOfUser lists a user's sessions, newest first; revoked
-	// ones only when includeRevoked.
+	// ListSessionsOfUser lists a user's sessions, newest (CreatedAt, then
+	// id) first; revoked ones only when includeRevoked.
 	ListSessionsOfUser(ctx context.Context, userID string, includeRevoked bool) ([]Session, error)
-	// RevokeSession marks one live session revoked; it reports false when
-	// it was already revoked and ErrNotFound when absent.
+	// RevokeSession marks one live session revoked; it reports false
+	// (changing nothing) when it was already revoked and ErrNotFound when
+	// absent.
 	RevokeSession(ctx context.Context, id string, at time.Time, reason string) (bool, error)
 	// RevokeSessionsOfUsers marks every live session of the users revoked
-	// and returns how many it revoked (bulk: one statement per call).
+	// and returns how many it revoked (bulk: set-based, per chunk of ids).
 	RevokeSessionsOfUsers(ctx context.Context, userIDs []string, at time.Time, reason string) (int, error)
 }
 
@@ -79,7 +88,9 @@ type RefreshToken struct {
 
 // RefreshTokens stores refresh tokens.
 type RefreshTokens interface {
-	// CreateRefreshToken inserts t; ErrConflict on a duplicate id or hash.
+	// CreateRefreshToken inserts t; ErrConflict on a duplicate id or hash;
+	// ErrNotFound when the user does not exist. A zero CreatedAt is set
+	// from the store's clock. The SessionID need not name a stored session.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// GetRefreshTokenByHash finds a token by the hash of its value, or
 	// ErrNotFound.
@@ -90,14 +101,15 @@ type RefreshTokens interface {
 	// treats that as reuse — and ErrNotFound when absent.
 	MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time) error
 	// RevokeRefreshToken revokes one token (RFC 7009); no error when it was
-	// already revoked; ErrNotFound when absent.
+	// already revoked (its first RevokedAt and reason stay); ErrNotFound
+	// when absent.
 	RevokeRefreshToken(ctx context.Context, id string, at time.Time, reason string) error
 	// RevokeRefreshTokenFamily revokes every unrevoked token of a family.
 	RevokeRefreshTokenFamily(ctx context.Context, familyID string, at time.Time, reason string) (int, error)
 	// RevokeRefreshTokensOfSession revokes every unrevoked token of a sid.
 	RevokeRefreshTokensOfSession(ctx context.Context, sessionID string, at time.Time, reason string) (int, error)
 	// RevokeRefreshTokensOfUsers revokes every unrevoked token of the users
-	// (bulk: one statement per call).
+	// and returns how many (bulk: set-based, per chunk of ids).
 	RevokeRefreshTokensOfUsers(ctx context.Context, userIDs []string, at time.Time, reason string) (int, error)
 	// DeleteExpiredRefreshTokens removes tokens that expired or were
 	// revoked before the given time, at most limit rows; it returns how
@@ -130,11 +142,14 @@ type AuthCode struct {
 
 // AuthCodes stores authorization codes.
 type AuthCodes interface {
-	// CreateAuthCode inserts c; ErrConflict on a duplicate hash.
+	// CreateAuthCode inserts c; ErrConflict on a duplicate hash;
+	// ErrNotFound when the user does not exist.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
-	// ConsumeAuthCode sets UsedAt = at when unused and returns the code.
-	// When it was already used it returns the code AND ErrConflict (so the
-	// caller can revoke its family); ErrNotFound when absent.
+	// ConsumeAuthCode sets UsedAt = at when unused and returns the code,
+	// atomically (compare-and-set: of concurrent callers exactly one
+	// succeeds). When it was already used it returns the code (with the
+	// first UsedAt) AND ErrConflict, so the caller can revoke its family;
+	// ErrNotFound when absent. It does not check ExpiresAt.
 	ConsumeAuthCode(ctx context.Context, hash []byte, at time.Time) (AuthCode, error)
 	// DeleteExpiredAuthCodes removes codes that expired before the given
 	// time, at most limit rows.
@@ -172,7 +187,7 @@ type DeviceCode struct {
 // DeviceCodes stores device authorization grants.
 type DeviceCodes interface {
 	// CreateDeviceCode inserts d; ErrConflict on a duplicate hash or user
-	// code.
+	// code; ErrNotFound when UserID is set and names no user.
 	CreateDeviceCode(ctx context.Context, d DeviceCode) error
 	// GetDeviceCodeByUserCode returns a grant by user code, or ErrNotFound.
 	GetDeviceCodeByUserCode(ctx context.Context, userCode string) (DeviceCode, error)
@@ -199,10 +214,14 @@ type Consent struct {
 // Consents stores delegated-permission grants.
 type Consents interface {
 	// PutConsent creates the grant for (ClientID, UserID, Resource) or adds
-	// c.Scopes to the existing one (scopes are a set).
+	// c.Scopes to the existing one (scopes are a set: new ones are appended
+	// in order; the existing grant keeps its ID and CreatedAt).
+	// ErrNotFound when UserID names no user; ErrConflict when c.ID is
+	// another grant's.
 	PutConsent(ctx context.Context, c Consent) error
 	// ListConsents returns the grants of a client that apply to userID: its
-	// own and the tenant-wide ones (userID "" lists only tenant-wide).
+	// own and the tenant-wide ones (userID "" lists only tenant-wide),
+	// tenant-wide first, then by Resource and ID.
 	ListConsents(ctx context.Context, clientID, userID string) ([]Consent, error)
 	// DeleteConsent removes one grant by id, or returns ErrNotFound.
 	DeleteConsent(ctx context.Context, id string) error
@@ -223,7 +242,8 @@ type Policy struct {
 type Policies interface {
 	// GetPolicy returns the policy of a scope, or ErrNotFound.
 	GetPolicy(ctx context.Context, scope string) (Policy, error)
-	// PutPolicy creates or replaces the policy of p.Scope.
+	// PutPolicy creates or replaces the policy of p.Scope. A zero
+	// UpdatedAt is set from the store's clock.
 	PutPolicy(ctx context.Context, p Policy) error
 	// DeletePolicy removes a scope's policy, or returns ErrNotFound.
 	DeletePolicy(ctx context.Context, scope string) error
@@ -245,9 +265,14 @@ type SignInThrottles interface {
 	// set) when there is none.
 	GetSignInThrottle(ctx context.Context, userID string) (SignInThrottle, error)
 	// RecordSignInFailure atomically increments the counter (restarting it
-	// when FirstFailAt is older than window), sets LockedUntil when
-	// lockAfter failures are reached (lockFor long), and returns the result.
+	// at 1 with FirstFailAt = at when FirstFailAt is before at-window),
+	// sets LockedUntil = at+lockFor when the count reaches lockAfter, and
+	// returns the result. A lock in force (LockedUntil after at) is neither
+	// extended nor cleared; an expired one is cleared, or renewed when the
+	// count is still at or above lockAfter. Concurrent failures are never
+	// lost. ErrNotFound when the user does not exist.
 	RecordSignInFailure(ctx context.Context, userID string, at time.Time, window time.Duration, lockAfter int, lockFor time.Duration) (SignInThrottle, error)
-	// ResetSignInThrottle clears the counter after a successful sign-in.
+	// ResetSignInThrottle clears the counter after a successful sign-in (no
+	// error when there is none).
 	ResetSignInThrottle(ctx context.Context, userID string) error
 }

@@ -383,6 +383,15 @@ type Tx interface {
 	Applications
 	SigningKeys
 	Meta
+
+	// The token service (auth.go).
+	Sessions
+	RefreshTokens
+	AuthCodes
+	DeviceCodes
+	Consents
+	Policies
+	SignInThrottles
 }
 
 // Store is a storage backend. Its own methods run each in their own

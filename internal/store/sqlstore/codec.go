@@ -141,3 +141,54 @@ func nullBlob(b []byte) any {
 	}
 	return b
 }
+
+// nullStr is the argument for a nullable text column that stores "" as
+// NULL.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// strDest scans a nullable text column; NULL is "".
+type strDest struct{ p *string }
+
+func (d strDest) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*d.p = ""
+	case string:
+		*d.p = v
+	case []byte:
+		*d.p = string(v)
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into a string", src)
+	}
+	return nil
+}
+
+// timePtr is the argument for a nullable timestamp held in a *time.Time:
+// nil is NULL.
+func (d *dialect) timePtr(p *time.Time) any {
+	if p == nil {
+		return nil
+	}
+	return d.timeArg(stored(*p))
+}
+
+// timePtrDest scans a nullable timestamp into a *time.Time; NULL is nil.
+type timePtrDest struct{ p **time.Time }
+
+func (d timePtrDest) Scan(src any) error {
+	if src == nil {
+		*d.p = nil
+		return nil
+	}
+	var t time.Time
+	if err := (timeDest{&t}).Scan(src); err != nil {
+		return err
+	}
+	*d.p = &t
+	return nil
+}

@@ -60,6 +60,10 @@ type dialect struct {
 	// addToSet returns an expression for the JSON string array col with
 	// the string parameter ph appended unless present (NULL counts as []).
 	addToSet func(col, ph string) string
+	// timeParam wraps a timestamp parameter whose type PostgreSQL cannot
+	// infer (a CASE branch, a VALUES row): CAST(… AS timestamptz) there,
+	// the bare parameter in SQLite.
+	timeParam func(ph string) string
 	// skipLocked is appended to the SELECT that picks rows to claim, so
 	// that concurrent claimers pass over each other's rows (PostgreSQL).
 	// SQLite needs none: its write transactions never overlap.
@@ -97,6 +101,7 @@ var sqliteDialect = &dialect{
 		return "CASE WHEN EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE value = " + ph + ") THEN " + col +
 			" ELSE json_insert(COALESCE(" + col + ", '[]'), '$[#]', " + ph + ") END"
 	},
+	timeParam:  func(ph string) string { return ph },
 	skipLocked: "",
 	code: func(err error) errClass {
 		var se *sqlite.Error
@@ -131,6 +136,7 @@ var postgresDialect = &dialect{
 		return "CASE WHEN " + col + " @> jsonb_build_array(CAST(" + ph + " AS text)) THEN " + col +
 			" ELSE COALESCE(" + col + ", '[]'::jsonb) || jsonb_build_array(CAST(" + ph + " AS text)) END"
 	},
+	timeParam:  func(ph string) string { return "CAST(" + ph + " AS timestamptz)" },
 	skipLocked: " FOR UPDATE SKIP LOCKED",
 	code: func(err error) errClass {
 		var pe *pgconn.PgError

@@ -24,6 +24,9 @@ type entity[T any] struct {
 	scan   func(sc scanner, extra ...any) (T, error)
 	values func(t *txn, v T) []any // in cols order; fills defaults
 	id     func(T) string
+	// keyArg converts a key as id returns it to the argument compared with
+	// cols[0]; nil means the string itself (BLOB keys need []byte).
+	keyArg func(id string) any
 	props  map[string]column // by lower-cased Graph property name
 	// children, when set, rewrites rows that belong to v in other tables
 	// (side tables kept in step with a column) after v is inserted or
@@ -31,6 +34,15 @@ type entity[T any] struct {
 	children func(ctx context.Context, q querier, t *txn, v T) error
 
 	insertSQL, updateSQL, selectSQL string
+	returning                       string // the select list without the alias, for RETURNING
+}
+
+// key is the argument that finds the row whose id is id.
+func (e *entity[T]) key(id string) any {
+	if e.keyArg != nil {
+		return e.keyArg(id)
+	}
+	return id
 }
 
 // init derives the statements from the column lists.
@@ -46,6 +58,7 @@ func (e *entity[T]) init() *entity[T] {
 	e.insertSQL = "INSERT INTO " + e.table + " (" + strings.Join(e.cols, ", ") + ") VALUES (" + strings.Join(ph, ", ") + ")"
 	e.updateSQL = "UPDATE " + e.table + " SET " + strings.Join(set, ", ") + " WHERE " + e.cols[0] + " = $1"
 	e.selectSQL = "SELECT " + e.sel + " FROM " + e.table + " " + e.alias
+	e.returning = strings.ReplaceAll(e.sel, e.alias+".", "")
 	return e
 }
 
@@ -105,7 +118,7 @@ func (e *entity[T]) all(ctx context.Context, q querier, rest string, args ...any
 func (e *entity[T]) update(ctx context.Context, t *txn, id string, fn func(T) (T, error)) (T, error) {
 	var out T
 	err := t.write(ctx, func(q querier) error {
-		old, err := e.get(ctx, q, e.alias+"."+e.cols[0]+" = $1"+t.s.d.forUpdate, id)
+		old, err := e.get(ctx, q, e.alias+"."+e.cols[0]+" = $1"+t.s.d.forUpdate, e.key(id))
 		if err != nil {
 			return err
 		}
@@ -124,7 +137,7 @@ func (e *entity[T]) update(ctx context.Context, t *txn, id string, fn func(T) (T
 				return err
 			}
 		}
-		out, err = e.get(ctx, q, e.alias+"."+e.cols[0]+" = $1", id)
+		out, err = e.get(ctx, q, e.alias+"."+e.cols[0]+" = $1", e.key(id))
 		return err
 	})
 	return out, err
@@ -132,6 +145,6 @@ func (e *entity[T]) update(ctx context.Context, t *txn, id string, fn func(T) (T
 
 // delete removes the row with this key, or returns ErrNotFound.
 func (e *entity[T]) delete(ctx context.Context, t *txn, id string) error {
-	res, err := t.exec(ctx, "DELETE FROM "+e.table+" WHERE "+e.cols[0]+" = $1", id)
+	res, err := t.exec(ctx, "DELETE FROM "+e.table+" WHERE "+e.cols[0]+" = $1", e.key(id))
 	return affected("delete "+e.name, res, err)
 }
