@@ -1,0 +1,196 @@
+package revocation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// Tx is what ApplyInTx needs of a transaction; store.Tx satisfies it.
+type Tx interface {
+	GetUser(ctx context.Context, id string) (store.User, error)
+	store.UserRevocation
+	store.Sessions
+	store.RefreshTokens
+	store.Audit
+	store.Outbox
+}
+
+// causeAudit is the audit vocabulary of a cause acting on users.
+type causeAudit struct {
+	activity, selfActivity, operation string
+	movesT                            bool
+}
+
+var causeAudits = map[Cause]causeAudit{
+	CauseAdminRevoke:     {activity: ActivityRevokeSessions, operation: "Update", movesT: true},
+	CauseSelfRevoke:      {activity: ActivityRevokeSessions, operation: "Update", movesT: true},
+	CauseAccountDisabled: {activity: "Disable account", operation: "Update", movesT: true},
+	CauseAccountEnabled:  {activity: "Enable account", operation: "Update"},
+	CauseUserDeleted:     {activity: "Delete user", operation: "Delete", movesT: true},
+	CausePasswordChanged: {activity: "Reset user password", selfActivity: "Change user password", operation: "Update", movesT: true},
+}
+
+// sessionReason is the RevokedReason written on sessions and refresh
+// tokens.
+var sessionReason = map[Cause]string{
+	CauseAdminRevoke:     "admin revocation",
+	CauseSelfRevoke:      "user revocation",
+	CauseAccountDisabled: "account disabled",
+	CauseUserDeleted:     "user deleted",
+	CausePasswordChanged: "password changed",
+	CauseSessionRevoked:  "session revoked",
+}
+
+// ApplyInTx takes access away from users inside the caller's transaction;
+// it is the one place the effect of a revocation happens. For each user
+// that exists (unknown ids are skipped and absent from the result):
+//
+//   - signInSessionsValidFromDateTime (T) = max(T, at): it never moves
+//     backwards; refreshTokensValidFromDateTime too when
+//     opts.RefreshTokensToo or the cause is CausePasswordChanged;
+//   - every live SSO session and unrevoked refresh token is revoked at at;
+//   - one audit record (Graph directoryAudit shape; activity by cause, see
+//     Cause; targetResources[0].modifiedProperties holds
+//     StsRefreshTokensValidFrom old/new, plus AccountEnabled for a disable
+//     or enable; correlationId is opts.RevocationID or opts.CorrelationID);
+//   - the outbox events of the cause (see Cause and Event).
+//
+// CauseAccountEnabled only audits and emits RISC account-enabled. For
+// CauseUserDeleted, call it before deleting the user, in the same
+// transaction. at is truncated to the microsecond (what the store keeps).
+// It returns each user's previous T. It authorizes nothing: the caller
+// has. Any error leaves the transaction to be rolled back by the caller;
+// nothing is partially applied once the transaction aborts.
+func ApplyInTx(ctx context.Context, tx Tx, in Initiator, cause Cause, userIDs []string, at time.Time, opts Options) (map[string]time.Time, error) {
+	if _, ok := causeAudits[cause]; !ok {
+		return nil, fmt.Errorf("revocation: apply: cause %v does not act on users", cause)
+	}
+	users := make([]store.User, 0, len(userIDs))
+	seen := make(map[string]bool, len(userIDs))
+	for _, id := range userIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		u, err := tx.GetUser(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("revocation: apply: %w", err)
+		}
+		users = append(users, u)
+	}
+	return applyUsers(ctx, tx, in, cause, users, at, opts, uuid.NewString)
+}
+
+// applyUsers is ApplyInTx for users already read in tx.
+func applyUsers(ctx context.Context, tx Tx, in Initiator, cause Cause, users []store.User, at time.Time, opts Options, newID func() string) (map[string]time.Time, error) {
+	ca, ok := causeAudits[cause]
+	if !ok {
+		return nil, fmt.Errorf("revocation: apply: cause %v does not act on users", cause)
+	}
+	at = at.UTC().Truncate(time.Microsecond)
+	prev := make(map[string]time.Time, len(users))
+	if len(users) == 0 {
+		return prev, nil
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	ended := map[string][]EndedSession{}
+	if ca.movesT {
+		if cause == CauseUserDeleted {
+			// The user's session rows go with the user: list them now
+			// for the back-channel logout of their clients.
+			for _, id := range ids {
+				ss, err := tx.ListSessionsOfUser(ctx, id, false)
+				if err != nil {
+					return nil, fmt.Errorf("revocation: apply: sessions of %s: %w", id, err)
+				}
+				for _, s := range ss {
+					ended[id] = append(ended[id], EndedSession{ID: s.ID, ClientIDs: s.ClientIDs})
+				}
+			}
+		}
+		var err error
+		prev, err = tx.AdvanceSignInSessionsValidFrom(ctx, ids, at, opts.RefreshTokensToo || cause == CausePasswordChanged)
+		if err != nil {
+			return nil, fmt.Errorf("revocation: apply: advance validFrom: %w", err)
+		}
+		reason := sessionReason[cause]
+		if _, err := tx.RevokeSessionsOfUsers(ctx, ids, at, reason); err != nil {
+			return nil, fmt.Errorf("revocation: apply: revoke sessions: %w", err)
+		}
+		if _, err := tx.RevokeRefreshTokensOfUsers(ctx, ids, at, reason); err != nil {
+			return nil, fmt.Errorf("revocation: apply: revoke refresh tokens: %w", err)
+		}
+	} else {
+		for _, u := range users {
+			prev[u.ID] = u.SignInSessionsValidFrom
+		}
+	}
+
+	ec := &eventCtx{
+		txn: opts.txn(newID), revocationID: opts.RevocationID, reason: opts.Reason, cause: cause,
+		in: in, initiatedBy: in.InitiatedBy(), at: at, newID: newID,
+	}
+	records := make([]store.AuditRecord, 0, len(users))
+	events := make([]store.OutboxEvent, 0, 2*len(users))
+	for _, u := range users {
+		old, ok := prev[u.ID]
+		if !ok {
+			continue // deleted since it was read
+		}
+		records = append(records, userAudit(ec, ca, u, old).Record(newID()))
+		events = append(events, ec.events(u, ended[u.ID])...)
+	}
+	if err := tx.AppendAudit(ctx, records...); err != nil {
+		return nil, fmt.Errorf("revocation: apply: audit: %w", err)
+	}
+	if _, err := tx.AppendOutbox(ctx, events...); err != nil {
+		return nil, fmt.Errorf("revocation: apply: outbox: %w", err)
+	}
+	return prev, nil
+}
+
+// userAudit is the audit entry of cause on u, whose T was old.
+func userAudit(ec *eventCtx, ca causeAudit, u store.User, old time.Time) AuditEntry {
+	activity := ca.activity
+	if ca.selfActivity != "" && ec.in.self(u.ID) {
+		activity = ca.selfActivity
+	}
+	var mods []ModifiedProperty
+	switch ec.cause {
+	case CauseAccountDisabled:
+		mods = append(mods, ModifiedProperty{DisplayName: "AccountEnabled", OldValue: JSONValue(true), NewValue: JSONValue(false)})
+	case CauseAccountEnabled:
+		mods = append(mods, ModifiedProperty{DisplayName: "AccountEnabled", OldValue: JSONValue(false), NewValue: JSONValue(true)})
+	}
+	if ca.movesT {
+		newT := old
+		if ec.at.After(old) {
+			newT = ec.at
+		}
+		mods = append(mods, ModifiedProperty{DisplayName: PropStsRefreshTokensValidFrom, OldValue: JSONValue(old), NewValue: JSONValue(newT)})
+	}
+	var details []KeyValue
+	if ec.reason != "" {
+		details = append(details, KeyValue{Key: "Reason", Value: ec.reason})
+	}
+	if ec.revocationID != "" {
+		details = append(details, KeyValue{Key: "RevocationId", Value: ec.revocationID})
+	}
+	return AuditEntry{
+		At: ec.at, Activity: activity, Category: CategoryUserManagement, OperationType: ca.operation,
+		CorrelationID: ec.txn, Initiator: ec.in, Details: details,
+		Targets: []AuditTarget{{ID: u.ID, DisplayName: u.DisplayName, Type: TargetUser, UserPrincipalName: u.UserPrincipalName, ModifiedProperties: mods}},
+	}
+}
