@@ -231,7 +231,9 @@ func (p *Passwords) recordFailure(ctx context.Context, known bool, user store.Us
 	if err != nil {
 		return store.SignInThrottle{}, fmt.Errorf("login: record failure: %w", err)
 	}
-	if th.Failures == lockAfter && th.LockedUntil != nil {
+	// This failure locked the account (the first lock, or a new one after
+	// a lock ran out within the window).
+	if th.Failures >= lockAfter && th.LockedUntil != nil && th.LockedUntil.After(now.Add(lockFor-time.Second)) {
 		p.logger().Warn("login: account locked", "user", user.ID, "until", th.LockedUntil, "ip", info.IP)
 		if p.Audit != nil {
 			if err := p.Audit.AppendAudit(ctx, lockoutAudit(user, th, info, now)); err != nil {

@@ -114,6 +114,11 @@ func clientCredentials(r *http.Request, form url.Values) (id, secret, method str
 		if form.Has("client_id") && form.Get("client_id") != id {
 			return "", "", AuthClientSecretBasic, errorf(CodeInvalidRequest, "client_id does not match the Authorization header")
 		}
+		if secret == "" {
+			// A public client that authenticates "with an empty
+			// password", as many OAuth libraries do for them.
+			return id, "", AuthNone, nil
+		}
 		return id, secret, AuthClientSecretBasic, nil
 	}
 	id, secret = form.Get("client_id"), form.Get("client_secret")
@@ -169,8 +174,8 @@ func parseBasic(h string) (id, secret string, err error) {
 	if err != nil { // no cause: the bad escape would quote part of the secret
 		return "", "", errorf(CodeInvalidClient, "malformed Basic credentials: bad form-urlencoding")
 	}
-	if id == "" || secret == "" {
-		return "", "", errorf(CodeInvalidClient, "Basic credentials need a client id and a secret")
+	if id == "" {
+		return "", "", errorf(CodeInvalidClient, "Basic credentials need a client id")
 	}
 	return id, secret, nil
 }
