@@ -184,7 +184,7 @@ func (a *Authorizer) Parse(ctx context.Context, params url.Values) (*AuthorizeRe
 	}
 	app, err := a.Clients.GetApplicationByAppID(ctx, clientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fail(nil, CodeInvalidClient, "unknown client_id %q", truncate(clientID, 64))
+		return nil, fail(nil, CodeInvalidClient, "unknown client_id '%s'", truncate(clientID, 64))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("oauth: authorize: client lookup: %w", err)
@@ -194,23 +194,23 @@ func (a *Authorizer) Parse(ctx context.Context, params url.Values) (*AuthorizeRe
 	}
 	kind, ok := MatchRedirectURI(app, redirectURI)
 	if !ok {
-		return nil, fail(nil, CodeInvalidRequest, "redirect_uri %q is not registered for this application", truncate(redirectURI, 128))
+		return nil, fail(nil, CodeInvalidRequest, "redirect_uri '%s' is not registered for this application", truncate(redirectURI, 128))
 	}
 	req := &AuthorizeRequest{Client: app, RedirectURI: redirectURI, RedirectKind: kind, ResponseMode: ResponseModeQuery,
 		MaxAge: -1, Params: params}
+	if len(params["state"]) == 1 && len(params.Get("state")) <= maxParamLen {
+		req.State = params.Get("state")
+	}
 	switch mode := params.Get("response_mode"); mode {
 	case "", ResponseModeQuery:
 	case ResponseModeFragment, ResponseModeFormPost:
 		req.ResponseMode = mode
 	default:
-		return nil, fail(req, CodeInvalidRequest, "unsupported response_mode %q", truncate(mode, 32))
-	}
-	if len(params["state"]) == 1 && len(params.Get("state")) <= maxParamLen {
-		req.State = params.Get("state")
+		return nil, fail(req, CodeInvalidRequest, "unsupported response_mode '%s'", truncate(mode, 32))
 	}
 	for k, v := range params {
 		if len(v) > 1 {
-			return nil, fail(req, CodeInvalidRequest, "parameter %q is repeated", truncate(k, 32))
+			return nil, fail(req, CodeInvalidRequest, "parameter '%s' is repeated", truncate(k, 32))
 		}
 	}
 	if len(params.Get("state")) > maxParamLen {
@@ -235,7 +235,7 @@ func (a *Authorizer) parseRest(req *AuthorizeRequest, params url.Values) *Error 
 	case "":
 		return errorf(CodeInvalidRequest, "response_type is required")
 	default:
-		return errorf(CodeUnsupportedResponseType, "response_type %q is not supported; use code", truncate(rt, 32))
+		return errorf(CodeUnsupportedResponseType, "response_type '%s' is not supported; use code", truncate(rt, 32))
 	}
 	if strings.TrimSpace(params.Get("scope")) == "" {
 		return errorf(CodeInvalidScope, "scope is required")
@@ -293,7 +293,7 @@ func parsePrompt(s string) (Prompt, error) {
 		case "select_account":
 			p.SelectAccount = true
 		default:
-			return Prompt{}, errorf(CodeInvalidRequest, "unsupported prompt value %q", truncate(v, 32))
+			return Prompt{}, errorf(CodeInvalidRequest, "unsupported prompt value '%s'", truncate(v, 32))
 		}
 	}
 	if p.None && n > 1 {

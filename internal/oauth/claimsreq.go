@@ -64,7 +64,7 @@ func ParseClaimsRequest(s string) (ClaimsRequest, error) {
 	for member, raw := range top {
 		specs, err := parseClaimMember(raw)
 		if err != nil {
-			return ClaimsRequest{}, errorf(CodeInvalidRequest, "claims member %q: %s", truncate(member, 32), err.Error())
+			return ClaimsRequest{}, errorf(CodeInvalidRequest, "claims member '%s': %s", truncate(member, 32), err.Error())
 		}
 		switch member {
 		case "id_token":

@@ -64,7 +64,7 @@ type EndSessions struct {
 func (e *EndSessions) Parse(ctx context.Context, params url.Values) (*EndSessionRequest, error) {
 	for k, v := range params {
 		if len(v) > 1 {
-			return nil, errorf(CodeInvalidRequest, "parameter %q is repeated", truncate(k, 32))
+			return nil, errorf(CodeInvalidRequest, "parameter '%s' is repeated", truncate(k, 32))
 		}
 	}
 	req := &EndSessionRequest{}
@@ -91,7 +91,7 @@ func (e *EndSessions) Parse(ctx context.Context, params url.Values) (*EndSession
 		app, err := e.Clients.GetApplicationByAppID(ctx, clientID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return nil, errorf(CodeInvalidRequest, "unknown client_id %q", truncate(clientID, 64))
+			return nil, errorf(CodeInvalidRequest, "unknown client_id '%s'", truncate(clientID, 64))
 		case err != nil:
 			return nil, fmt.Errorf("oauth: end session: client lookup: %w", err)
 		}

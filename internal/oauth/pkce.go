@@ -59,7 +59,7 @@ func checkChallenge(challenge, method string, public bool) (string, error) {
 			return "", errorf(CodeInvalidRequest, "malformed code_challenge")
 		}
 	default:
-		return "", errorf(CodeInvalidRequest, "unsupported code_challenge_method %q", truncate(method, 16))
+		return "", errorf(CodeInvalidRequest, "unsupported code_challenge_method '%s'", truncate(method, 16))
 	}
 	return method, nil
 }

@@ -58,7 +58,7 @@ func ParseScopes(scope, resource string) (Scopes, error) {
 	if resource != "" {
 		res, ok := authz.ResourceByIdentifier(resource)
 		if !ok {
-			return Scopes{}, errorf(CodeInvalidTarget, "unknown resource %q", truncate(resource, 64))
+			return Scopes{}, errorf(CodeInvalidTarget, "unknown resource '%s'", truncate(resource, 64))
 		}
 		s.Resource, fixed = res, true
 	}
@@ -74,7 +74,7 @@ func ParseScopes(scope, resource string) (Scopes, error) {
 		}
 		res, ok := authz.ResourceByIdentifier(tok[:i])
 		if !ok {
-			return Scopes{}, errorf(CodeInvalidScope, "scope %q names an unknown resource", truncate(tok, 96))
+			return Scopes{}, errorf(CodeInvalidScope, "scope '%s' names an unknown resource", truncate(tok, 96))
 		}
 		if fixed && res.AppID != s.Resource.AppID {
 			return Scopes{}, errorf(CodeInvalidScope, "scopes of more than one resource were requested (%s and %s); ask for one resource per request",
@@ -132,7 +132,7 @@ func (s *Scopes) setOIDC(tok string) bool {
 func (s *Scopes) addPermission(name string) error {
 	p, ok := s.Resource.PermissionByName(name)
 	if !ok || p.ScopeID == "" {
-		return errorf(CodeInvalidScope, "%s has no delegated permission %q", s.Resource.DisplayName, truncate(name, 64))
+		return errorf(CodeInvalidScope, "%s has no delegated permission '%s'", s.Resource.DisplayName, truncate(name, 64))
 	}
 	s.Permissions = append(s.Permissions, p.Name)
 	return nil
