@@ -4,21 +4,24 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
+	"github.com/vigil-idp/vigil/ssf"
 )
 
 // EventSessionRevoked is the outbox event type written when sessions end:
-// the CAEP 1.0 session-revoked event type (CAEP §3.1), so the SSF
-// transmitter can send it as is. The back-channel logout worker
-// (internal/oauth) turns each into logout tokens (OpenID Connect
-// Back-Channel Logout 1.0 §2.4).
+// CAEP 1.0 session-revoked (CAEP §3.1). End writes it, and so does
+// internal/revocation for administrative revocations; both write the
+// payload revocation.Event, which the SSF transmitter turns into a SET. The
+// back-channel logout worker (internal/oauth) reads the part of it that
+// SessionRevoked describes.
 //
 // store.OutboxEvent.UserID is the user; SessionID is the session when one
-// session ended, "" when every session of the user did. Payload is a
-// SessionRevoked.
-const EventSessionRevoked = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+// session ended, "" when every session of the user did.
+const EventSessionRevoked = ssf.EventSessionRevoked
 
-// SessionRevoked is the JSON payload of an EventSessionRevoked outbox event.
+// SessionRevoked is the part of an EventSessionRevoked payload
+// (revocation.Event) that says which sessions ended.
 type SessionRevoked struct {
 	// RevokedAt is when the sessions ended (the time written to their
 	// RevokedAt).
@@ -26,37 +29,45 @@ type SessionRevoked struct {
 	// Reason is why, e.g. "logout", "idle timeout", "admin revocation".
 	Reason string `json:"reason,omitempty"`
 	// Sessions lists each ended session with the clients that received
-	// tokens in it. A producer that revokes in bulk without listing them
-	// leaves it empty; consumers then look up the user's sessions revoked
-	// at RevokedAt.
+	// tokens in it. Bulk producers may leave it empty; consumers then look
+	// up the user's sessions revoked at RevokedAt.
 	Sessions []EndedSession `json:"sessions,omitempty"`
-	// InitiatedBy is who ended them (Graph directoryAudit initiatedBy
-	// shape); absent for the system (idle timeout, lazy expiry).
-	InitiatedBy json.RawMessage `json:"initiatedBy,omitempty"`
 }
 
 // EndedSession is one session in a SessionRevoked payload.
-type EndedSession struct {
-	ID        string   `json:"id"`
-	ClientIDs []string `json:"clientIds,omitempty"`
-}
+type EndedSession = revocation.EndedSession
 
-// SessionRevokedEvent builds the outbox event for sessions of one user that
-// ended at `at`. With exactly one session the event's SessionID is that
-// session; with several (or none listed) it is "" (every session of the
-// user). Producers outside this package (bulk user revocation) use it so
-// the back-channel logout worker and the SSF transmitter understand them.
-func SessionRevokedEvent(id, userID string, sessions []store.Session, at time.Time, reason string, by Initiator) store.OutboxEvent {
-	p := SessionRevoked{RevokedAt: at.UTC(), Reason: reason, InitiatedBy: by.initiatedBy()}
-	for _, s := range sessions {
-		p.Sessions = append(p.Sessions, EndedSession{ID: s.ID, ClientIDs: s.ClientIDs})
+// endedEvent builds the outbox event of session sess of user u ending at
+// `at`: CAEP session-revoked with a session subject, in the payload shape
+// of internal/revocation (revocation.Event), its txn the event id.
+func endedEvent(id string, u store.User, sess store.Session, at time.Time, reason string, by Initiator) store.OutboxEvent {
+	entity := ssf.InitiatedBySystem
+	switch {
+	case by.UserID != "" && by.UserID == u.ID:
+		entity = ssf.InitiatedByUser
+	case by.UserID != "" || by.AppID != "":
+		entity = ssf.InitiatedByAdmin
+	case reason == ReasonIdleTimeout:
+		entity = ssf.InitiatedByPolicy
 	}
-	body, _ := json.Marshal(p) // only strings, times and raw JSON
-	ev := store.OutboxEvent{ID: id, Type: EventSessionRevoked, UserID: userID, Payload: body, CreatedAt: at.UTC()}
-	if len(sessions) == 1 {
-		ev.SessionID = sessions[0].ID
+	var reasonAdmin map[string]string
+	if reason != "" {
+		reasonAdmin = map[string]string{"en": reason}
 	}
-	return ev
+	body, _ := json.Marshal(ssf.SessionRevoked{CAEPCommon: ssf.CAEPCommon{
+		EventTimestamp: at.Unix(), InitiatingEntity: entity, ReasonAdmin: reasonAdmin}})
+	subject := revocation.EventSubject{UserID: sess.UserID, UserPrincipalName: u.UserPrincipalName, SessionID: sess.ID}
+	if u.Mail != nil {
+		subject.Email = *u.Mail
+	}
+	p := revocation.Event{
+		Type: EventSessionRevoked, Txn: id, Cause: revocation.CauseSessionRevoked.String(), Subject: subject,
+		InitiatingEntity: entity, EventTimestamp: at.Unix(), ReasonAdmin: reasonAdmin, Body: body,
+		RevokedAt: at.UTC(), Reason: reason, Sessions: []EndedSession{{ID: sess.ID, ClientIDs: sess.ClientIDs}},
+		InitiatedBy: by.initiatedBy(),
+	}
+	payload, _ := json.Marshal(p) // strings, times, maps and raw JSON only
+	return store.OutboxEvent{ID: id, Type: EventSessionRevoked, UserID: sess.UserID, SessionID: sess.ID, Payload: payload, CreatedAt: at.UTC()}
 }
 
 // Initiator is who caused a change, for audit records and events: a user

@@ -262,7 +262,7 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
+		return fmt.Errorf("%w: %s", ErrInvalidPolicy, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	var errs []error
 	dur := func(field string, v *string, zero string) *time.Duration {

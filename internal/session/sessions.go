@@ -145,7 +145,8 @@ func (s *Service) Touch(ctx context.Context, sid, clientID string) error {
 // revokes every refresh token of the session, and appends an
 // EventSessionRevoked outbox event, from which the back-channel logout
 // worker notifies the session's clients (OpenID Connect Back-Channel Logout
-// 1.0) and the SSF transmitter sends CAEP session-revoked. Ending a session
+// 1.0) and the SSF transmitter sends CAEP session-revoked (the payload is
+// internal/revocation's Event, as for administrative revocations). Ending a session
 // that already ended does nothing. The error wraps store.ErrNotFound for an
 // unknown session.
 func (s *Service) End(ctx context.Context, sid, reason string, by Initiator) error {
@@ -163,7 +164,11 @@ func (s *Service) End(ctx context.Context, sid, reason string, by Initiator) err
 		if _, err := tx.RevokeRefreshTokensOfSession(ctx, sid, now, reason); err != nil {
 			return err
 		}
-		_, err = tx.AppendOutbox(ctx, SessionRevokedEvent(eventID, sess.UserID, []store.Session{sess}, now, reason, by))
+		u, err := tx.GetUser(ctx, sess.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) { // a deleted user's session ends too
+			return err
+		}
+		_, err = tx.AppendOutbox(ctx, endedEvent(eventID, u, sess, now, reason, by))
 		return err
 	})
 	if err != nil {
