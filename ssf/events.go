@@ -132,3 +132,31 @@ type AccountEnabled struct{}
 // AccountPurged is the payload of EventAccountPurged (RISC 1.0 §2.2),
 // which defines no members: it marshals to {}.
 type AccountPurged struct{}
+
+// SSF 1.0 event types (SSF 1.0 §8.1.4 and §8.1.5): events about the stream
+// itself. Their sub_id is the opaque stream id (OpaqueSubject(streamID)).
+const (
+	// SSFBase is the prefix of SSF 1.0 event type URIs.
+	SSFBase = "https://schemas.openid.net/secevent/ssf/event-type/"
+
+	// EventVerification (SSF 1.0 §8.1.4.1): a verification event,
+	// requested by the receiver or sent unprompted. Payload: Verification.
+	EventVerification = SSFBase + "verification"
+	// EventStreamUpdated (SSF 1.0 §8.1.5): the transmitter changed the
+	// stream's status. Payload: StreamUpdated.
+	EventStreamUpdated = SSFBase + "stream-updated"
+)
+
+// Verification is the payload of EventVerification (SSF 1.0 §8.1.4.1):
+// State echoes the receiver's verification request, when it gave one.
+type Verification struct {
+	State string `json:"state,omitempty"`
+}
+
+// StreamUpdated is the payload of EventStreamUpdated (SSF 1.0 §8.1.5):
+// the stream's new Status (StatusEnabled, StatusPaused, StatusDisabled)
+// and an optional Reason.
+type StreamUpdated struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}

@@ -1,5 +1,7 @@
 package ssf
 
+import "strings"
+
 // Subject identifier formats: RFC 9493 §3.2 and SSF 1.0 §3 (complex,
 // jwt_id, saml_assertion_id).
 const (
@@ -69,3 +71,99 @@ func OpaqueSubject(id string) Subject { return Subject{Format: FormatOpaque, ID:
 // AccountSubject is an "account" subject identifier (RFC 9493 §3.2.1); uri
 // is an "acct:" URI (RFC 7565).
 func AccountSubject(uri string) Subject { return Subject{Format: FormatAccount, URI: uri} }
+
+// Equal reports whether s and o identify the same thing in the same way:
+// same format and members (email addresses compared case-insensitively,
+// RFC 9493 §3.2.2; complex members compared recursively).
+func (s Subject) Equal(o Subject) bool {
+	if s.Format != o.Format {
+		return false
+	}
+	if s.Format == FormatEmail {
+		return strings.EqualFold(s.Email, o.Email)
+	}
+	if len(s.Identifiers) != len(o.Identifiers) {
+		return false
+	}
+	for i := range s.Identifiers {
+		if !s.Identifiers[i].Equal(o.Identifiers[i]) {
+			return false
+		}
+	}
+	return s.URI == o.URI && s.Iss == o.Iss && s.Sub == o.Sub && s.ID == o.ID &&
+		s.PhoneNumber == o.PhoneNumber && s.URL == o.URL && s.JTI == o.JTI &&
+		s.Issuer == o.Issuer && s.AssertionID == o.AssertionID &&
+		equalMember(s.User, o.User) && equalMember(s.Device, o.Device) &&
+		equalMember(s.Session, o.Session) && equalMember(s.Application, o.Application) &&
+		equalMember(s.Tenant, o.Tenant) && equalMember(s.OrgUnit, o.OrgUnit) &&
+		equalMember(s.Group, o.Group)
+}
+
+func equalMember(a, b *Subject) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// members returns the complex members of s, in a fixed order (nil when
+// absent).
+func (s Subject) members() [7]*Subject {
+	return [7]*Subject{s.User, s.Device, s.Session, s.Application, s.Tenant, s.OrgUnit, s.Group}
+}
+
+// Matches reports whether an event about subject event concerns the
+// subject filter s (a stream subject added with AddSubjectRequest), by
+// structure only (SSF 1.0 §3.2, §8.1.3):
+//
+//   - two complex subjects match when, for every member, either side
+//     omits it or the two values are Equal, so a less specific filter
+//     ({user}) matches a more specific event ({user, session});
+//   - a simple subject and a complex one match when the simple one Equals
+//     one of the complex one's members;
+//   - two simple subjects match when Equal; an "aliases" subject matches
+//     when one of its identifiers does.
+//
+// Matching one identifier format against another (an email filter against
+// an iss_sub event) needs the transmitter's knowledge of the principal and
+// is not done here.
+func (s Subject) Matches(event Subject) bool {
+	switch {
+	case s.Format == FormatAliases:
+		for _, id := range s.Identifiers {
+			if id.Matches(event) {
+				return true
+			}
+		}
+		return false
+	case event.Format == FormatAliases:
+		for _, id := range event.Identifiers {
+			if s.Matches(id) {
+				return true
+			}
+		}
+		return false
+	case s.Format == FormatComplex && event.Format == FormatComplex:
+		fm, em := s.members(), event.members()
+		for i := range fm {
+			if fm[i] != nil && em[i] != nil && !fm[i].Equal(*em[i]) {
+				return false
+			}
+		}
+		return true
+	case s.Format == FormatComplex:
+		return anyMember(s, event)
+	case event.Format == FormatComplex:
+		return anyMember(event, s)
+	}
+	return s.Equal(event)
+}
+
+func anyMember(complex, simple Subject) bool {
+	for _, m := range complex.members() {
+		if m != nil && m.Matches(simple) {
+			return true
+		}
+	}
+	return false
+}
