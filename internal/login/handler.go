@@ -201,9 +201,6 @@ func (h *Handler) current(r *http.Request, clientID string) (store.Session, stor
 	return h.Sessions.Check(r.Context(), sid, clientID)
 }
 
-// signedIn reports whether a Check verdict is a usable session.
-func signedIn(err error) bool { return err == nil }
-
 // appName is the client's display name, or its appId.
 func appName(app store.Application) string {
 	if app.DisplayName != "" {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/vigil-idp/vigil/internal/oauth"
+	"github.com/vigil-idp/vigil/internal/session"
 	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
@@ -310,4 +311,35 @@ func TestPagesAreSafe(t *testing.T) {
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// TestSignInFrequency: an application's sign-in frequency forces the form
+// even with a live SSO cookie (and prompt=none is login_required); other
+// applications keep the SSO; signing in again satisfies it.
+func TestSignInFrequency(t *testing.T) {
+	d := newIDP(t, sqltest.SQLite(t))
+	cli := d.cliApp(t)
+	strict := d.newApp(t, store.Application{DisplayName: "Strict", PublicClientRedirectURIs: []string{"http://127.0.0.1/callback"}})
+	d.consent(t, strict.AppID, "", "00000003-0000-0000-c000-000000000000", "openid")
+	hour := time.Hour
+	if _, err := d.sessions.PutPolicy(context.Background(), strict.AppID, session.Settings{SignInFrequency: &session.Frequency{Every: hour}}); err != nil {
+		t.Fatal(err)
+	}
+	u := d.newUser(t, "sif@vigil.test", "pw-sif")
+	f := newFlow(t, d, cli, "openid")
+	f.login(u.UserPrincipalName, "pw-sif")
+	s := &flow{t: t, d: d, b: f.b, cb: f.cb, rp: newRelyingParty(t, d, strict.AppID, "", f.cb.url(), "openid")}
+	s.exchange(s.cb.follow(t, s.b, s.start("prompt", "none"))) // signed in just now
+
+	d.clock.Advance(2 * time.Hour)
+	if got := s.cb.follow(t, s.b, s.start("prompt", "none")); got.Get("error") != oauth.CodeLoginRequired {
+		t.Fatalf("sign-in frequency with prompt=none: %v", got)
+	}
+	p := s.start()
+	if !strings.Contains(p.body, `name="password"`) {
+		t.Fatalf("sign-in frequency did not show the form: %d", p.status)
+	}
+	f.exchange(f.cb.follow(t, f.b, f.start("prompt", "none"))) // the CLI keeps its SSO
+	s.exchange(s.cb.follow(t, s.b, s.b.signIn(p, u.UserPrincipalName, "pw-sif")))
+	s.exchange(s.cb.follow(t, s.b, s.start("prompt", "none")))
 }

@@ -205,17 +205,3 @@ func (s Scopes) Covers(o Scopes) bool {
 	return (!o.OpenID || s.OpenID) && (!o.Profile || s.Profile) && (!o.Email || s.Email) &&
 		(!o.OfflineAccess || s.OfflineAccess)
 }
-
-// consentNeeds returns, per resource appId, the permission names a user or
-// admin must have consented to for s: the OpenID Connect scopes belong to
-// Graph, the permissions to s.Resource.
-func (s Scopes) consentNeeds() map[string][]string {
-	need := map[string][]string{}
-	if o := s.OIDC(); len(o) > 0 {
-		need[authz.GraphAppID] = o
-	}
-	if len(s.Permissions) > 0 {
-		need[s.Resource.AppID] = append(need[s.Resource.AppID], s.Permissions...)
-	}
-	return need
-}
