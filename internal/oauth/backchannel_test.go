@@ -28,11 +28,12 @@ type rp struct {
 	received []map[string]any // verified claims of the accepted tokens
 	typs     []string
 	calls    int
+	accepted chan struct{} // one value per accepted token
 }
 
 func newRP(t testing.TB, d *sessionIDP, clientID string, script ...int) *rp {
 	t.Helper()
-	r := &rp{t: t, script: script}
+	r := &rp{t: t, script: script, accepted: make(chan struct{}, 100)}
 	ctx := oidc.ClientContext(context.Background(), d.http.Client())
 	keys := oidc.NewRemoteKeySet(ctx, d.issuer+PathJWKS)
 	r.verifier = oidc.NewVerifier(d.issuer, keys, &oidc.Config{ClientID: clientID, Now: d.clock.Now})
@@ -67,6 +68,7 @@ func (r *rp) serve(w http.ResponseWriter, req *http.Request) {
 		_, typ := unverifiedClaims(r.t, raw)
 		r.received = append(r.received, c)
 		r.typs = append(r.typs, typ)
+		r.accepted <- struct{}{}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -262,6 +264,34 @@ func TestBackchannelBulkEventAndNodes(t *testing.T) {
 		if !sids[s1.ID] || !sids[s2.ID] {
 			t.Errorf("sids = %v", sids)
 		}
+	})
+}
+
+func TestBackchannelRunWakesOnOutbox(t *testing.T) {
+	eachIDP(t, func(t *testing.T, d *sessionIDP) {
+		ctx, cancel := context.WithCancel(context.Background())
+		a := d.rpApp(t, "")
+		relying := newRP(t, d, a.AppID)
+		d.setURI(t, a, relying.srv.URL)
+		w := d.worker()
+		w.Poll = time.Hour // only the wake-up can make it look
+		wake, stop := d.store.OutboxNotify()
+		defer stop()
+		w.Wake = wake
+		done := make(chan struct{})
+		go func() { defer close(done); w.Run(ctx) }()
+		u := d.user(t)
+		s, _ := d.signIn(t, u, a.AppID, nil)
+		if err := d.sessions.End(ctx, s.ID, "logout", session.Initiator{UserID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-relying.accepted:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no logout token within 30 s of the outbox event")
+		}
+		cancel()
+		<-done
 	})
 }
 
