@@ -1,6 +1,6 @@
 // Command vigil is the Vigil identity provider: `vigil serve` runs the
 // server; the other subcommands are admin clients that talk to a server
-// over HTTP.
+// over HTTP (internal/cli).
 package main
 
 import (
@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigil-idp/vigil/internal/cli"
 )
 
 // Exit codes shared by every subcommand (design contract, CLI section).
@@ -44,17 +46,38 @@ func run(ctx context.Context, args []string) int {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newServeCmd(), newVersionCmd())
+	root.AddCommand(cli.Commands(cli.OSEnv())...)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		err = errors.New("interrupted")
+	}
 	// Validate joins one problem per line: print each as its own line.
 	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Fprintln(os.Stderr, "vigil: "+line)
 	}
+	return exitCode(err)
+}
+
+// exitCode maps an error to the exit code of the CLI contract.
+func exitCode(err error) int {
 	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	if kind, ok := cli.Classify(err); ok {
+		switch kind {
+		case cli.KindUsage:
+			return exitUsage
+		case cli.KindAuth:
+			return exitAuth
+		}
+		return exitPartial
+	}
+	if isCobraUsage(err) {
 		return exitUsage
 	}
 	return exitPartial

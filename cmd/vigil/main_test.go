@@ -12,6 +12,9 @@ import (
 // vigilBin is the binary under test, built once by TestMain.
 var vigilBin string
 
+// cleanups run after every test (the shared server of cli_test.go).
+var cleanups []func()
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "vigil-bin-")
 	if err != nil {
@@ -24,6 +27,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	code := m.Run()
+	for _, f := range cleanups {
+		f()
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
