@@ -100,3 +100,24 @@ func TestCSRFTokens(t *testing.T) {
 		t.Fatal("the CSRF cookie was replaced")
 	}
 }
+
+// FuzzSessionCookie: a cookie value is accepted only when it is exactly
+// what setSession writes for the sid it yields.
+func FuzzSessionCookie(f *testing.F) {
+	c := cookies{macs: secret.NewHasher([]byte(strings.Repeat("a", 32)))}
+	f.Add("3f2504e0-4f89-11d3-9a0c-0305e82c3301." + c.mac("session", "3f2504e0-4f89-11d3-9a0c-0305e82c3301"))
+	f.Add("a.b")
+	f.Add(".")
+	f.Fuzz(func(t *testing.T, value string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Cookie", sessionCookieName+"="+value)
+		sid := c.sessionID(r)
+		if sid == "" {
+			return
+		}
+		ck, err := r.Cookie(sessionCookieName)
+		if err != nil || ck.Value != sid+"."+c.mac("session", sid) {
+			t.Fatalf("accepted %q as sid %q", value, sid)
+		}
+	})
+}
