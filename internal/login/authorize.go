@@ -81,7 +81,11 @@ func (h *Handler) proceed(w http.ResponseWriter, r *http.Request, req *oauth.Aut
 			h.Authorizer.RedirectError(w, r, req, &oauth.Error{Code: oauth.CodeLoginRequired, Description: "the user must sign in"})
 			return
 		}
-		h.signInForm(w, r, http.StatusOK, view{Username: req.LoginHint, AppName: appName(req.Client)}, authorizeCarried(req))
+		name := req.LoginHint
+		if name == "" && errors.Is(verdict, session.ErrReauthRequired) {
+			name = user.UserPrincipalName // the same user signs in again
+		}
+		h.signInForm(w, r, http.StatusOK, view{Username: name, AppName: appName(req.Client)}, authorizeCarried(req))
 		return
 	}
 	cc, err := oauth.CheckConsent(r.Context(), h.Consents, req.Client.AppID, user.ID, req.Scopes)

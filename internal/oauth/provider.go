@@ -182,6 +182,9 @@ func (s *Provider) check() error {
 	if len(s.Grants) == 0 {
 		errs = append(errs, errors.New("oauth: Provider has no Grants"))
 	}
+	if s.Authorization != nil && s.Grants[GrantAuthorizationCode] == nil {
+		errs = append(errs, errors.New("oauth: Provider.Authorization is set but Grants lacks "+GrantAuthorizationCode))
+	}
 	if s.Device != nil && s.Grants[GrantDeviceCode] == nil {
 		errs = append(errs, errors.New("oauth: Provider.Device is set but Grants lacks "+GrantDeviceCode))
 	}
