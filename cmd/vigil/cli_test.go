@@ -262,6 +262,13 @@ func TestCLIGroupsAndRoles(t *testing.T) {
 		t.Fatalf("group ids %q %q", allStaff, hp)
 	}
 	direct := jsonLines(t, vigil(t, env, nil, "groups", "members", allStaff).stdout)
+	r = vigil(t, env, nil, "groups", "members", allStaff, "-o", "table")
+	r.want(t, 0, "")
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != len(direct)+1 ||
+		strings.Join(strings.Fields(lines[0]), " ") != "id @odata.type displayName userPrincipalName" ||
+		!strings.Contains(r.stdout, "#microsoft.graph.group  HP") {
+		t.Errorf("members table:\n%s", r.stdout)
+	}
 	all := strings.Fields(vigil(t, env, nil, "groups", "members", allStaff, "--transitive", "--users", "-o", "ids").stdout)
 	if len(direct) == 0 || len(all) < 1000 {
 		t.Fatalf("All Staff: %d direct members, %d transitive users", len(direct), len(all))

@@ -69,7 +69,7 @@ func (s *state) credentials(ctx context.Context, c *Client) (credentials, error)
 	}
 	if l.Kind == loginApp {
 		return &appCredentials{client: c, id: l.ClientID, secret: l.ClientSecret, tokenURL: l.TokenEndpoint,
-			source: "the login of application " + l.ClientID}, nil
+			source: "the login of application " + l.ClientID, tokens: l.Tokens}, nil
 	}
 	return &userCredentials{client: c, cache: cache, key: key, login: l, stale: map[string]bool{}}, nil
 }

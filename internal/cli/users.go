@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,9 +94,12 @@ func (s *state) runList(ctx context.Context, spec listSpec) error {
 		q.Set("$top", topFor(spec.query.top))
 		switch {
 		case len(s.columns) > 0:
-			q.Set("$select", strings.Join(withID(s.columns), ","))
+			cols := slices.DeleteFunc(withID(slices.Clone(s.columns)), func(c string) bool { return strings.HasPrefix(c, "@") })
+			q.Set("$select", strings.Join(cols, ","))
 		case p.format == "table":
-			q.Set("$select", strings.Join(spec.columns, ","))
+			// Annotations (@odata.type) come without being selected.
+			cols := slices.DeleteFunc(slices.Clone(spec.columns), func(c string) bool { return strings.HasPrefix(c, "@") })
+			q.Set("$select", strings.Join(cols, ","))
 		case p.format == "ids":
 			q.Set("$select", "id")
 		}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// browser follows the server's sign-in pages like a person would: it keeps
+// cookies and posts each form with its hidden fields (CSRF token).
+type browser struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+type page struct {
+	url  *url.URL
+	body string
+}
+
+var (
+	formRE   = regexp.MustCompile(`<form method="post" action="([^"]*)"`)
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+func (b *browser) get(u string) page {
+	b.t.Helper()
+	resp, err := b.client.Get(u)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.read(resp)
+}
+
+func (b *browser) read(resp *http.Response) page {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return page{url: resp.Request.URL, body: string(body)}
+}
+
+// submit posts the page's form with its hidden fields and values.
+func (b *browser) submit(p page, values url.Values) page {
+	b.t.Helper()
+	m := formRE.FindStringSubmatch(p.body)
+	if m == nil {
+		b.t.Fatalf("no form on %s:\n%s", p.url, p.body)
+	}
+	action, err := p.url.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	form := url.Values{}
+	for _, h := range hiddenRE.FindAllStringSubmatch(p.body, -1) {
+		form.Set(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
+	}
+	for k, v := range values {
+		form[k] = v
+	}
+	resp, err := b.client.PostForm(action.String(), form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.read(resp)
+}
+
+var deviceLineRE = regexp.MustCompile(`^\(or open (\S+)\)$`)
+
+// deviceLogin runs `vigil login` and approves its code as the admin in the
+// browser; it returns what login said.
+func deviceLogin(t *testing.T, srv *liveServer, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(vigilBin, append([]string{"login", "--bootstrap", filepath.Join(srv.dataDir, "bootstrap.json")}, args...)...)
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var said strings.Builder
+	sc := bufio.NewScanner(stderr)
+	approved := false
+	for sc.Scan() {
+		line := sc.Text()
+		said.WriteString(line + "\n")
+		m := deviceLineRE.FindStringSubmatch(line)
+		if m == nil || approved {
+			continue
+		}
+		approved = true
+		b := newBrowser(t)
+		p := b.get(m[1])
+		p = b.submit(p, url.Values{"action": {"code"}})
+		if strings.Contains(p.body, `name="password"`) {
+			p = b.submit(p, url.Values{"username": {srv.boot.Admin.UserPrincipalName}, "password": {srv.boot.Admin.Password}})
+		}
+		p = b.submit(p, url.Values{"action": {"approve"}})
+		if !strings.Contains(p.body, "You have signed in") {
+			t.Fatalf("approval page:\n%s", p.body)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("vigil login: %v\n%s", err, said.String())
+	}
+	return said.String()
+}
+
+// TestCLIDeviceLogin: `vigil login` with the device code flow and the CLI
+// client from bootstrap.json, whoami from the cached token, automatic
+// refresh of an expired access token, and a login that was revoked.
+func TestCLIDeviceLogin(t *testing.T) {
+	srv := liveVigil(t)
+	resp, err := http.Get(srv.url + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md struct {
+		Device string `json:"device_authorization_endpoint"`
+	}
+	json.NewDecoder(resp.Body).Decode(&md)
+	resp.Body.Close()
+	if md.Device == "" {
+		t.Skip("the server does not offer the device code flow yet (no device_authorization_endpoint)")
+	}
+	env := srv.cliEnv(t, true)
+	said := deviceLogin(t, srv, env)
+	if !strings.Contains(said, "Signed in to "+srv.url+" as "+srv.boot.Admin.UserPrincipalName) {
+		t.Fatalf("login said:\n%s", said)
+	}
+
+	r := vigil(t, env, nil, "whoami", "-o", "jsonl")
+	r.want(t, 0, "")
+	who := jsonLines(t, r.stdout)
+	if len(who) != 1 || who[0]["kind"] != "user" || who[0]["userPrincipalName"] != srv.boot.Admin.UserPrincipalName ||
+		who[0]["oid"] != srv.boot.Admin.ID || who[0]["scp"] == nil {
+		t.Fatalf("whoami %q", r.stdout)
+	}
+	vigil(t, env, nil, "users", "list", "--top", "2").want(t, 0, "")
+	vigil(t, env, nil, "revocations", "get", "x").want(t, exitAuth, "vigil login --resource vigil")
+
+	// An expired access token is refreshed with the refresh token, which
+	// rotates.
+	cache := filepath.Join(configHome(env), "vigil", "credentials.json")
+	before := editCache(t, cache, func(tok map[string]any) { tok["expiry"] = time.Now().Add(-time.Hour).Format(time.RFC3339) })
+	vigil(t, env, nil, "users", "list", "--top", "1").want(t, 0, "")
+	after := editCache(t, cache, func(map[string]any) {})
+	if before == after {
+		t.Error("the refresh token did not rotate")
+	}
+
+	// Revoked by an administrator: the next refresh fails, exit 3.
+	admin := srv.cliEnv(t, false)
+	if srv.serves(t, "POST", "/v1.0/users/00000000-0000-4000-8000-999999999999/revokeSignInSessions") {
+		vigil(t, admin, nil, "users", "revoke-sessions", srv.boot.Admin.UserPrincipalName).want(t, 0, "")
+		editCache(t, cache, func(tok map[string]any) { tok["expiry"] = time.Now().Add(-time.Hour).Format(time.RFC3339) })
+		vigil(t, env, nil, "users", "list", "--top", "1").want(t, exitAuth, "has expired or was revoked")
+	}
+	vigil(t, env, nil, "logout").want(t, 0, "")
+	vigil(t, env, nil, "whoami").want(t, exitAuth, "not signed in")
+}
+
+func configHome(env []string) string {
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "XDG_CONFIG_HOME="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// editCache changes the cached Graph token and returns its refresh token
+// from before the change.
+func editCache(t *testing.T, path string, edit func(tok map[string]any)) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	var rt string
+	for _, l := range f["logins"].(map[string]any) {
+		tok := l.(map[string]any)["tokens"].(map[string]any)["https://graph.microsoft.com"].(map[string]any)
+		rt = fmt.Sprint(tok["refresh_token"])
+		edit(tok)
+	}
+	out, _ := json.Marshal(f)
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
