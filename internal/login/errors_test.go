@@ -139,6 +139,9 @@ func TestTokenEndpointErrors(t *testing.T) {
 		web, webSecret := thirdPartyApp(t, d, cb)
 		d.consent(t, web.AppID, "", "00000003-0000-0000-c000-000000000000", "openid", "offline_access", "User.Read")
 
+		mixed := d.newApp(t, store.Application{SPARedirectURIs: []string{"https://spa.example/"}, WebRedirectURIs: []string{"https://spa.example/web"}})
+		d.secretFor(t, mixed)
+
 		f := newFlow(t, d, cli, "openid", "offline_access", "User.Read")
 		got := f.cb.follow(t, f.b, f.b.signIn(f.start(), u.UserPrincipalName, "pw-err"))
 		code := got.Get("code")
@@ -171,6 +174,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 			{"unknown client", with("client_id", "00000000-0000-0000-0000-000000000000"), 401, oauth.CodeInvalidClient},
 			{"confidential client without secret", with("client_id", web.AppID), 401, oauth.CodeInvalidClient},
 			{"unknown code", with("code", "bogus"), 400, oauth.CodeInvalidGrant},
+			{"SPA URIs but a secret registered", with("client_id", mixed.AppID), 401, oauth.CodeInvalidClient},
 			{"client_credentials for a public client", url.Values{"grant_type": {"client_credentials"}, "client_id": {cli.AppID},
 				"scope": {"https://graph.microsoft.com/.default"}}, 401, oauth.CodeInvalidClient},
 			{"password for a confidential app", url.Values{"grant_type": {"password"}, "client_id": {web.AppID}, "client_secret": {webSecret},

@@ -101,6 +101,9 @@ func (g *AuthorizationCode) Token(ctx context.Context, req *TokenRequest) (*Toke
 	if req.Client.AuthMethod == AuthNone && !kind.Public() && !app.IsFallbackPublicClient {
 		return nil, errorf(CodeInvalidClient, "a code issued to a web redirect URI must be redeemed with client authentication")
 	}
+	if req.Client.AuthMethod == AuthNone && c.CodeChallenge == "" {
+		return nil, errorf(CodeInvalidGrant, "a public client's code must have been requested with PKCE")
+	}
 	sess, user, err := g.Sessions.Check(ctx, c.SessionID, app.AppID)
 	if err != nil && !errors.Is(err, session.ErrReauthRequired) {
 		// The code was issued moments ago; a fresh sign-in frequency

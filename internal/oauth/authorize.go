@@ -252,7 +252,10 @@ func (a *Authorizer) parseRest(req *AuthorizeRequest, params url.Values) *Error 
 	if req.Nonce = params.Get("nonce"); len(req.Nonce) > maxParamLen {
 		return errorf(CodeInvalidRequest, "nonce is too long")
 	}
-	method, err := checkChallenge(params.Get("code_challenge"), params.Get("code_challenge_method"), req.RedirectKind.Public())
+	// A client that may redeem the code without authenticating must
+	// prove possession with PKCE (RFC 9700 §2.1.1).
+	public := req.RedirectKind.Public() || req.Client.IsFallbackPublicClient
+	method, err := checkChallenge(params.Get("code_challenge"), params.Get("code_challenge_method"), public)
 	if err != nil {
 		return asError(err)
 	}

@@ -43,10 +43,11 @@ type Client struct {
 // no secret, so that every failed authentication costs the same hashing.
 var dummySecretHash = make([]byte, 32)
 
-// IsPublicClient reports whether app is a public client (RFC 6749 §2.1),
-// which may name itself without authenticating for the grants that allow
+// IsPublicClient reports whether app may act as a public client (RFC 6749
+// §2.1), naming itself without authenticating for the grants that allow
 // it: public client flows enabled (isFallbackPublicClient), or mobile and
-// desktop or SPA redirect URIs registered.
+// desktop or SPA redirect URIs registered (and then, unless public client
+// flows are enabled, no secret or key registered).
 func IsPublicClient(app store.Application) bool {
 	return app.IsFallbackPublicClient || len(app.PublicClientRedirectURIs) > 0 || len(app.SPARedirectURIs) > 0
 }
@@ -146,6 +147,17 @@ func (s *Provider) authenticatePublic(ctx context.Context, id string, allowPubli
 		return Client{}, errorf(CodeInvalidClient, "client %s is confidential: it must authenticate (client_secret or client_assertion)", truncate(id, 64))
 	case !allowPublic:
 		return Client{}, errorf(CodeInvalidClient, "this grant requires client authentication; public clients cannot use it")
+	}
+	if !app.IsFallbackPublicClient {
+		// An application that registered credentials must use them,
+		// unless public client flows are enabled (as in Entra).
+		creds, err := s.Clients.ListPasswordCredentials(ctx, app.ID)
+		if err != nil {
+			return Client{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
+		}
+		if len(creds) > 0 || len(app.JWKS) > 0 || app.JWKSURI != "" {
+			return Client{}, errorf(CodeInvalidClient, "client %s registered credentials: it must authenticate with them", truncate(id, 64))
+		}
 	}
 	return Client{Application: app, AuthMethod: AuthNone}, nil
 }
