@@ -82,10 +82,7 @@ func TestDeviceCodeEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The device code is single use.
-		status, body, _ := postToken(t, d, url.Values{"grant_type": {oauth.GrantDeviceCode}, "client_id": {cli.AppID}, "device_code": {da.DeviceCode}})
-		if status != 400 || body["error"] != oauth.CodeInvalidGrant {
-			t.Fatalf("second redemption: %d %v", status, body)
-		}
+		wantInvalidGrant(t, d, url.Values{"grant_type": {oauth.GrantDeviceCode}, "client_id": {cli.AppID}, "device_code": {da.DeviceCode}})
 	})
 }
 
@@ -145,10 +142,7 @@ func TestDeviceCodeErrors(t *testing.T) {
 	// Another client cannot redeem the code.
 	other := d.newApp(t, cliLike())
 	mine := deviceAuth(t, rp)
-	status, body2, _ := postToken(t, d, url.Values{"grant_type": {oauth.GrantDeviceCode}, "client_id": {other.AppID}, "device_code": {mine.DeviceCode}})
-	if status != 400 || body2["error"] != oauth.CodeInvalidGrant {
-		t.Fatalf("other client: %d %v", status, body2)
-	}
+	wantInvalidGrant(t, d, url.Values{"grant_type": {oauth.GrantDeviceCode}, "client_id": {other.AppID}, "device_code": {mine.DeviceCode}})
 }
 
 // TestDeviceCodeBruteForce: /device takes a bounded number of codes per

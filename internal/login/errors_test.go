@@ -127,6 +127,18 @@ func postToken(t testing.TB, d *idp, form url.Values, basic ...string) (int, map
 	return resp.StatusCode, m, resp.Header
 }
 
+// wantInvalidGrant posts a token request that must fail with
+// invalid_grant and returns the description.
+func wantInvalidGrant(t testing.TB, d *idp, form url.Values) string {
+	t.Helper()
+	status, body, _ := postToken(t, d, form)
+	if status != 400 || body["error"] != oauth.CodeInvalidGrant {
+		t.Fatalf("got %d %v, want invalid_grant", status, body)
+	}
+	desc, _ := body["error_description"].(string)
+	return desc
+}
+
 // TestTokenEndpointErrors covers each RFC 6749 §5.2 error of the
 // interactive grants, including a replayed code, which also revokes the
 // refresh tokens the code bought.
@@ -194,10 +206,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		}
 		// The code is still good after the failed attempts above, except
 		// those that consumed it: a wrong verifier burns it.
-		status, body, _ := postToken(t, d, with("code_verifier", strings.Repeat("w", 43)))
-		if status != 400 || body["error"] != oauth.CodeInvalidGrant {
-			t.Fatalf("wrong verifier: %d %v", status, body)
-		}
+		wantInvalidGrant(t, d, with("code_verifier", strings.Repeat("w", 43)))
 
 		// A fresh code: redeem, then replay.
 		got = f.cb.follow(t, f.b, f.start("prompt", "none"))
@@ -205,14 +214,11 @@ func TestTokenEndpointErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		status, body, _ = postToken(t, d, with("code", got.Get("code")))
-		if status != 400 || body["error"] != oauth.CodeInvalidGrant || !strings.Contains(body["error_description"].(string), "already used") {
-			t.Fatalf("replayed code: %d %v", status, body)
+		if desc := wantInvalidGrant(t, d, with("code", got.Get("code"))); !strings.Contains(desc, "already used") {
+			t.Fatalf("replayed code: %q", desc)
 		}
-		status, body, _ = postToken(t, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {cli.AppID}})
-		if status != 400 || body["error"] != oauth.CodeInvalidGrant {
-			t.Fatalf("refresh token of a replayed code still works: %d %v", status, body)
-		}
+		// The refresh token the code bought is revoked.
+		wantInvalidGrant(t, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {cli.AppID}})
 
 		// Expired code; another client's code; a redirect_uri that differs.
 		for _, tc := range []struct {
@@ -230,10 +236,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				got := f.cb.follow(t, f.b, f.start("prompt", "none"))
 				d.clock.Advance(tc.advance)
-				status, body, _ := postToken(t, d, tc.form(got.Get("code")))
-				if status != 400 || body["error"] != oauth.CodeInvalidGrant {
-					t.Fatalf("%d %v", status, body)
-				}
+				wantInvalidGrant(t, d, tc.form(got.Get("code")))
 			})
 		}
 	})

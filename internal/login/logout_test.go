@@ -67,10 +67,7 @@ func TestRPInitiatedLogout(t *testing.T) {
 		if got.Get("error") != oauth.CodeLoginRequired {
 			t.Fatalf("after logout: %v", got)
 		}
-		status, body, _ := postToken(t, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {app.AppID}})
-		if status != 400 || body["error"] != oauth.CodeInvalidGrant {
-			t.Fatalf("refresh after logout: %d %v", status, body)
-		}
+		wantInvalidGrant(t, d, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {app.AppID}})
 		// Logging out again, with no session: straight to the redirect.
 		if p := f.b.get(logout + url.Values{"client_id": {app.AppID}, "post_logout_redirect_uri": {after}}.Encode()); p.location != after {
 			t.Fatalf("logout without a session: %d %q", p.status, p.location)
