@@ -7,7 +7,10 @@ import (
 
 // This file holds the durable event machinery: the audit log, the outbox
 // (the single source of every event), per-consumer cursors and delivery
-// queues, and revocation jobs. They join Tx once a backend implements them.
+// queues, bulk revocation timestamps, and revocation jobs. All but
+// Revocations are part of Tx. Bulk appends take any number of items and
+// write them set-based (multi-row statements), in the caller's
+// transaction.
 
 // AuditRecord is one directory audit entry (Graph directoryAudit). The
 // nested Graph objects are stored as JSON; the ids that $filter needs are
@@ -32,18 +35,22 @@ type AuditRecord struct {
 
 // Audit stores the audit log. Records are immutable.
 type Audit interface {
-	// AppendAudit inserts records (bulk).
+	// AppendAudit inserts records (bulk). A zero ActivityDateTime is set
+	// from the store's clock; ErrConflict when an id is taken.
 	AppendAudit(ctx context.Context, records ...AuditRecord) error
-	// ListAudit pages records newest first (activityDateTime desc, then id);
-	// q.Filter supports activityDateTime (ge/le/gt/lt/eq),
-	// activityDisplayName (eq), category (eq), correlationId (eq),
-	// result (eq), initiatedBy/user/id (eq), initiatedBy/app/appId (eq)
-	// and targetResources/any(t: t/id eq '…').
+	// ListAudit pages records newest first (activityDateTime desc, then id
+	// desc) unless q.OrderBy names another order; q.Filter supports
+	// activityDateTime (ge/le/gt/lt/eq), activityDisplayName, category and
+	// result (compared case-insensitively, as other Graph strings),
+	// id, correlationId, initiatedBy/user/id and initiatedBy/app/appId
+	// (eq, ne, in), and targetResources/any(t: t/id eq '…'), combined
+	// with and/or/not.
 	ListAudit(ctx context.Context, q Query) (Page[AuditRecord], error)
 }
 
 // OutboxEvent is one event in the outbox. Seq is assigned by the store and
-// strictly increases in commit-visible order (see Outbox.ListOutbox).
+// strictly increases in commit-visible order (see Outbox.ListOutbox); it is
+// positive but need not be dense or start at 1 (gaps are normal).
 type OutboxEvent struct {
 	Seq       int64
 	ID        string // unique event id (used as the SET jti / txn)
@@ -57,15 +64,29 @@ type OutboxEvent struct {
 // Outbox is the append-only event log written in the same transaction as
 // the change it describes.
 type Outbox interface {
-	// AppendOutbox appends events (bulk) and returns their sequence numbers.
+	// AppendOutbox appends events (bulk) and returns their sequence
+	// numbers, in the order given. A zero CreatedAt is set from the
+	// store's clock; ErrConflict when an event id is taken.
 	AppendOutbox(ctx context.Context, events ...OutboxEvent) ([]int64, error)
-	// ListOutbox returns up to limit events with Seq > after, in Seq order.
+	// ListOutbox returns up to limit events (limit ≤ 0: 100) with Seq >
+	// after, in Seq order.
 	// It never returns an event while an event with a smaller Seq may still
 	// become visible (an uncommitted concurrent transaction), so a reader
 	// that remembers the last Seq it saw never misses one.
 	ListOutbox(ctx context.Context, after int64, limit int) ([]OutboxEvent, error)
-	// LastOutboxSeq returns the highest visible Seq (0 when empty).
+	// LastOutboxSeq returns the highest Seq ListOutbox can return now (0
+	// when there is none).
 	LastOutboxSeq(ctx context.Context) (int64, error)
+}
+
+// OutboxWaiter is an optional ability of a Store (sqlstore has it): waking
+// outbox readers when events are appended, on this node and others. It is
+// not part of Tx. Readers still poll: a wake-up is a hint that may be lost
+// or early, never the truth.
+type OutboxWaiter interface {
+	// WaitOutbox blocks until ListOutbox would return an event with Seq >
+	// after, or ctx ends (returning ctx's error).
+	WaitOutbox(ctx context.Context, after int64) error
 }
 
 // Cursors stores named read positions in the outbox (one per consumer).
@@ -98,22 +119,31 @@ type Delivery struct {
 
 // Deliveries stores durable delivery queues.
 type Deliveries interface {
-	// EnqueueDeliveries inserts deliveries (bulk).
+	// EnqueueDeliveries inserts deliveries (bulk), in the order given,
+	// which is the order they are claimed in. A zero CreatedAt is set from
+	// the store's clock; ErrConflict when an id is taken.
 	EnqueueDeliveries(ctx context.Context, ds ...Delivery) error
 	// ClaimDeliveries leases up to limit due deliveries of a queue
 	// (NextAttemptAt <= now, not delivered, not dead, lease expired),
-	// oldest first, at most one per Key at a time and never one whose Key
-	// has an older undelivered delivery, setting LeaseUntil = now+lease.
-	// Concurrent claimers never get the same delivery.
+	// oldest (first enqueued) first, at most one per Key at a time and
+	// never one whose Key has an older pending delivery (neither delivered
+	// nor dead: a dead delivery stops holding its Key back), setting
+	// LeaseUntil = now+lease. Concurrent claimers never get the same
+	// delivery. Key "" means unordered.
 	ClaimDeliveries(ctx context.Context, queue string, now time.Time, lease time.Duration, limit int) ([]Delivery, error)
-	// CompleteDelivery marks a delivery delivered.
+	// CompleteDelivery marks a delivery delivered and ends its lease;
+	// ErrNotFound when absent.
 	CompleteDelivery(ctx context.Context, id string, at time.Time) error
-	// FailDelivery records a failed attempt: Attempts+1, LastError, and
-	// either NextAttemptAt = next or, when dead, DeadAt = at.
+	// FailDelivery records a failed attempt: Attempts+1, LastError, the
+	// lease ended, and either NextAttemptAt = next or, when dead,
+	// DeadAt = at. ErrNotFound when absent.
 	FailDelivery(ctx context.Context, id string, at time.Time, next time.Time, dead bool, lastErr string) error
-	// ListDeliveries pages a queue's deliveries; dead only when deadOnly.
+	// ListDeliveries pages a queue's deliveries (by id unless q.OrderBy
+	// says otherwise); dead only when deadOnly.
 	ListDeliveries(ctx context.Context, queue string, deadOnly bool, q Query) (Page[Delivery], error)
-	// RetryDelivery makes a dead delivery due again at `at`.
+	// RetryDelivery makes a dead delivery due again at `at` (DeadAt
+	// cleared, Attempts reset to 0); ErrNotFound when absent, ErrConflict
+	// when it is not dead.
 	RetryDelivery(ctx context.Context, id string, at time.Time) error
 }
 
@@ -200,6 +230,7 @@ type UserRevocation interface {
 	// to max(current, at) for each listed user — it never moves backwards
 	// — and, when refreshTokensToo, refreshTokensValidFromDateTime the same
 	// way. It returns each existing user's previous
-	// signInSessionsValidFromDateTime; unknown ids are absent from the map.
+	// signInSessionsValidFromDateTime (zero when unset); unknown ids are
+	// absent from the map. Bulk: set-based, per chunk of ids.
 	AdvanceSignInSessionsValidFrom(ctx context.Context, userIDs []string, at time.Time, refreshTokensToo bool) (map[string]time.Time, error)
 }

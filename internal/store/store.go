@@ -392,6 +392,13 @@ type Tx interface {
 	Consents
 	Policies
 	SignInThrottles
+
+	// The event machinery (events.go).
+	Audit
+	Outbox
+	Cursors
+	Deliveries
+	UserRevocation
 }
 
 // Store is a storage backend. Its own methods run each in their own

@@ -85,6 +85,9 @@ func (t *txn) insertMany(ctx context.Context, q querier, head, tail string, perR
 	return nil
 }
 
+// joinCols is the column list of an INSERT.
+func joinCols(cols []string) string { return strings.Join(cols, ", ") }
+
 // queryEach runs a query and calls each for every row.
 func queryEach(ctx context.Context, q querier, query string, args []any, each func(*sql.Rows) error) error {
 	rows, err := q.QueryContext(ctx, query, args...)

@@ -19,6 +19,13 @@
 // (batch.go), so writers queue instead of failing with SQLITE_BUSY and one
 // fsync serves many of them.
 //
+// The outbox (outbox.go) gives every event a sequence number in commit
+// order on both dialects (in PostgreSQL appenders serialize on an advisory
+// lock until they commit), and wakes readers in this process after each
+// commit and, in PostgreSQL, on every node through LISTEN/NOTIFY
+// (notify.go: Store.WaitOutbox, Store.OutboxNotify). Bulk writes are
+// multi-row INSERTs and set-based UPDATEs over chunks of ids (bulk.go).
+//
 // Values round-trip as written with these rules: times come back in UTC
 // truncated to Precision (microseconds); a zero time in an optional field
 // (SignInSessionsValidFrom, key and secret dates) is stored as NULL and

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -130,4 +131,31 @@ func OpenAtVersion(ctx context.Context, dsn string, version int64, opts ...Optio
 func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := s.wdb.ExecContext(ctx, query, args...)
 	return err
+}
+
+// OutboxChannel is the PostgreSQL notification channel of the store's
+// schema.
+func (s *Store) OutboxChannel() string { return s.channel }
+
+// InsertSessionsAndTokens gives each user one live session (id "s-"+user)
+// and one live refresh token of it, with multi-row INSERTs in one
+// transaction: a fixture loader for benchmarks.
+func (s *Store) InsertSessionsAndTokens(ctx context.Context, userIDs []string, at time.Time) error {
+	return s.transact(ctx, s.d.writeTx, func(q querier) error {
+		t := &txn{s: s, tx: q}
+		err := t.insertMany(ctx, q, "INSERT INTO sessions ("+joinCols(sessions.cols)+") VALUES ", "", len(sessions.cols), len(userIDs),
+			func(i int, b *rowsBuilder) {
+				b.row(sessions.values(t, store.Session{ID: "s-" + userIDs[i], UserID: userIDs[i], CreatedAt: at, AuthTime: at,
+					LastActiveAt: at, AMR: []string{"pwd"}, ClientIDs: []string{"app"}})...)
+			}, nil)
+		if err != nil {
+			return err
+		}
+		return t.insertMany(ctx, q, "INSERT INTO refresh_tokens ("+joinCols(refreshTokens.cols)+") VALUES ", "", len(refreshTokens.cols), len(userIDs),
+			func(i int, b *rowsBuilder) {
+				b.row(refreshTokens.values(t, store.RefreshToken{ID: "rt-" + userIDs[i], Hash: []byte("h-" + userIDs[i]),
+					FamilyID: "f-" + userIDs[i], SessionID: "s-" + userIDs[i], UserID: userIDs[i], ClientID: "app",
+					Scopes: []string{"openid", "offline_access"}, AuthTime: at, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)})...)
+			}, nil)
+	})
 }

@@ -56,6 +56,17 @@ type column struct {
 	nullable bool
 	order    bool                // may appear in $orderby (scalar, NOT NULL)
 	fold     func(string) string // folds literals for typeString
+	side     *sideTable          // a typeList kept as rows of another table
+}
+
+// sideTable is a collection property stored as rows of another table (one
+// per element) instead of a JSON array: the column's expr is the owner's
+// key, matched against owner; only any() applies, its lambda variable's
+// properties being props.
+type sideTable struct {
+	from  string // table and alias, e.g. "audit_targets x"
+	owner string // alias-qualified column holding the owner's key
+	props map[string]column
 }
 
 func strCol(expr string) column { return column{expr: expr, typ: typeString, order: true, fold: fold} }
@@ -233,6 +244,9 @@ func (c *compiler) compare(e *odata.Compare, neg bool) error {
 	if err != nil {
 		return err
 	}
+	if col.side != nil {
+		return unsupported("$filter", e.P, "property %q is a collection: use %s/any(…)", e.Prop, e.Prop)
+	}
 	if _, ok := sqlOps[e.Op]; !ok {
 		return unsupported("$filter", e.P, "unknown operator %q", e.Op)
 	}
@@ -280,8 +294,8 @@ func (c *compiler) count(e *odata.Compare, prop string, neg bool) error {
 	if err != nil {
 		return err
 	}
-	if col.typ != typeList {
-		return unsupported("$filter", e.P, "$count needs a collection property, not %q", prop)
+	if col.typ != typeList || col.side != nil {
+		return unsupported("$filter", e.P, "$count is not supported on property %q", prop)
 	}
 	n, ok := e.Value.Value.(int64)
 	if !ok || e.Value.Kind != odata.LitInt {
@@ -389,6 +403,9 @@ func (c *compiler) any(e *odata.Any, neg bool) error {
 	if col.typ != typeList {
 		return unsupported("$filter", e.P, "any() needs a collection property, not %q", e.Prop)
 	}
+	if col.side != nil {
+		return c.sideAny(col, e, neg)
+	}
 	if neg {
 		c.b.WriteString("NOT ")
 	}
@@ -398,6 +415,26 @@ func (c *compiler) any(e *odata.Any, neg bool) error {
 		inner := compiler{d: c.d, b: c.b, props: c.props, elem: &column{
 			expr: c.d.elemFold, typ: typeString, nullable: true, fold: asciiFold,
 		}}
+		if err := inner.expr(e.Pred, false); err != nil {
+			return err
+		}
+	}
+	c.b.WriteString(")")
+	return nil
+}
+
+// sideAny writes c/any(x: pred) on a collection kept in a side table: the
+// owner's key is among those of the side rows matching pred. The rows'
+// owner column is NOT NULL, so NOT IN is the exact negation.
+func (c *compiler) sideAny(col column, e *odata.Any, neg bool) error {
+	c.b.WriteString(col.expr)
+	if neg {
+		c.b.WriteString(" NOT")
+	}
+	c.b.WriteString(" IN (SELECT " + col.side.owner + " FROM " + col.side.from)
+	if e.Pred != nil {
+		c.b.WriteString(" WHERE ")
+		inner := compiler{d: c.d, b: c.b, props: col.side.props}
 		if err := inner.expr(e.Pred, false); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,9 +35,21 @@ type Store struct {
 	log   *slog.Logger
 
 	attempts int // runs of a transaction that keeps hitting errRetry
+
+	// Outbox wake-ups (notify.go).
+	hub          outboxHub
+	poll         time.Duration
+	channel      string // PostgreSQL notification channel
+	outboxLock   int64  // PostgreSQL advisory lock key of outbox appenders
+	stopListener func() // ends the PostgreSQL listener; nil until started
+	listenerDone sync.WaitGroup
+	listenerMu   sync.Mutex
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.OutboxWaiter = (*Store)(nil)
+)
 
 // Option configures Open.
 type Option func(*config)
@@ -46,6 +59,7 @@ type config struct {
 	log      *slog.Logger
 	maxConns int
 	retries  int
+	poll     time.Duration
 }
 
 // WithClock sets the clock the store reads when it must fill in a time the
@@ -74,6 +88,12 @@ func WithMaxAttempts(n int) Option {
 	return func(c *config) { c.retries = n }
 }
 
+// WithOutboxPollInterval sets how often WaitOutbox looks at the outbox
+// when no notification wakes it. Default 1 s.
+func WithOutboxPollInterval(d time.Duration) Option {
+	return func(c *config) { c.poll = d }
+}
+
 // Open opens the database named by dsn and brings its schema up to date:
 //
 //	sqlite:///abs/path/vigil.db     SQLite file (created, mode 0600, if absent)
@@ -89,14 +109,17 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // open is Open with the schema brought up to version (0: the latest).
 func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Store, error) {
-	cfg := config{now: time.Now, log: slog.Default(), retries: 16}
+	cfg := config{now: time.Now, log: slog.Default(), retries: 16, poll: time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if cfg.retries < 1 {
 		cfg.retries = 1
 	}
-	s := &Store{now: cfg.now, log: cfg.log, attempts: cfg.retries}
+	if cfg.poll <= 0 {
+		cfg.poll = time.Second
+	}
+	s := &Store{now: cfg.now, log: cfg.log, attempts: cfg.retries, poll: cfg.poll}
 	s.txn = txn{s: s}
 	var err error
 	scheme, rest, _ := strings.Cut(dsn, "://")
@@ -106,8 +129,12 @@ func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Stor
 		s.wdb, s.rdb, err = openSQLite(rest, cfg.maxConns)
 	case "postgres", "postgresql":
 		s.d = postgresDialect
-		s.wdb, err = openPostgres(dsn, cfg.maxConns)
+		var cc *pgx.ConnConfig
+		s.wdb, cc, err = openPostgres(dsn, cfg.maxConns)
 		s.rdb = s.wdb
+		if err == nil {
+			s.hub.start = func() { s.startListener(cc) }
+		}
 	default:
 		return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q: want sqlite:// or postgres://", scheme)
 	}
@@ -124,8 +151,37 @@ func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Stor
 	}
 	if s.d == sqliteDialect {
 		s.batch = newBatcher(s.wdb)
+	} else {
+		var schema sql.NullString
+		if err := s.wdb.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlstore: current schema: %w", err)
+		}
+		s.channel, s.outboxLock = outboxChannel(schema.String)
 	}
 	return s, nil
+}
+
+// startListener starts the PostgreSQL outbox listener (notify.go) on a
+// connection of its own, unless the store is closed.
+func (s *Store) startListener(cc *pgx.ConnConfig) {
+	s.listenerMu.Lock()
+	defer s.listenerMu.Unlock()
+	if s.stopListener != nil {
+		return
+	}
+	cfg := cc.Copy()
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
+	cfg.RuntimeParams["application_name"] = "vigil-outbox-listener"
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopListener = cancel
+	s.listenerDone.Add(1)
+	go func() {
+		defer s.listenerDone.Done()
+		s.listener(ctx, cfg)
+	}()
 }
 
 func openSQLite(path string, readConns int) (w, r *sql.DB, err error) {
@@ -186,11 +242,11 @@ func openSQLite(path string, readConns int) (w, r *sql.DB, err error) {
 	return w, r, nil
 }
 
-func openPostgres(dsn string, maxConns int) (*sql.DB, error) {
+func openPostgres(dsn string, maxConns int) (*sql.DB, *pgx.ConnConfig, error) {
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's parse errors never echo the password.
-		return nil, fmt.Errorf("sqlstore: parse postgres URL: %w", err)
+		return nil, nil, fmt.Errorf("sqlstore: parse postgres URL: %w", err)
 	}
 	db := stdlib.OpenDB(*cc)
 	if maxConns <= 0 {
@@ -200,7 +256,7 @@ func openPostgres(dsn string, maxConns int) (*sql.DB, error) {
 	db.SetMaxIdleConns(max(2, maxConns/2))
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return db, nil
+	return db, cc, nil
 }
 
 // Dialect names the database behind s: "sqlite" or "postgres".
@@ -222,6 +278,14 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the connection pools. (SQLite folds the WAL back into the
 // database file when its last connection closes.)
 func (s *Store) Close() error {
+	s.listenerMu.Lock()
+	if s.stopListener == nil {
+		s.stopListener = func() {} // a later subscription starts nothing
+	}
+	stop := s.stopListener
+	s.listenerMu.Unlock()
+	stop()
+	s.listenerDone.Wait()
 	if s.batch != nil {
 		s.batch.close()
 	}

@@ -88,21 +88,10 @@ func (t *txn) ListSessionsOfUser(ctx context.Context, userID string, includeRevo
 // revocation as it was) and ErrNotFound when it does not exist.
 func (t *txn) RevokeSession(ctx context.Context, id string, at time.Time, reason string) (bool, error) {
 	var revoked bool
-	err := t.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL",
-			id, t.s.d.timeVal(at), reason)
-		if err != nil {
-			return fmt.Errorf("sqlstore: revoke session: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("sqlstore: revoke session: %w", err)
-		}
-		revoked = n == 1
-		if revoked {
-			return nil
-		}
-		return t.exists(ctx, q, "revoke session", "SELECT 1 FROM sessions WHERE id = $1", id)
+	err := t.write(ctx, func(q querier) (err error) {
+		revoked, err = t.changeOne(ctx, q, "revoke session", "sessions", id,
+			"UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL", t.s.d.timeVal(at), reason)
+		return err
 	})
 	return revoked, err
 }
@@ -115,12 +104,25 @@ func (t *txn) RevokeSessionsOfUsers(ctx context.Context, userIDs []string, at ti
 		userIDs, t.s.d.timeVal(at), reason)
 }
 
-// exists returns nil when query finds a row and ErrNotFound when it finds
-// none.
-func (t *txn) exists(ctx context.Context, q querier, op, query string, args ...any) error {
-	var one int
-	if err := q.QueryRowContext(ctx, query, args...).Scan(&one); err != nil {
-		return notFound(op, err)
+// changeOne runs update, a conditional UPDATE of the row of table whose id
+// is id ($1), in q's transaction, and reports whether it changed the row.
+// When it changed nothing it tells "condition false" (false, nil) from "no
+// such row" (ErrNotFound) by looking the row up.
+func (t *txn) changeOne(ctx context.Context, q querier, op, table, id, update string, args ...any) (bool, error) {
+	res, err := q.ExecContext(ctx, update, append([]any{id}, args...)...)
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if n > 0 {
+		return true, nil
+	}
+	var one int
+	if err := q.QueryRowContext(ctx, "SELECT 1 FROM "+table+" WHERE id = $1", id).Scan(&one); err != nil {
+		return false, notFound(op, err)
+	}
+	return false, nil
 }

@@ -63,21 +63,14 @@ func (t *txn) GetRefreshTokenByHash(ctx context.Context, hash []byte) (store.Ref
 // returns ErrConflict when the token was already used or revoked and
 // ErrNotFound when it does not exist.
 func (t *txn) MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time) error {
+	const op = "mark refresh token used"
 	return t.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-			id, t.s.d.timeVal(at))
-		if err != nil {
-			return fmt.Errorf("sqlstore: mark refresh token used: %w", err)
+		used, err := t.changeOne(ctx, q, op, "refresh_tokens", id,
+			"UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL", t.s.d.timeVal(at))
+		if err == nil && !used {
+			err = fmt.Errorf("sqlstore: %s: %w: already used or revoked", op, store.ErrConflict)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("sqlstore: mark refresh token used: %w", err)
-		} else if n == 1 {
-			return nil
-		}
-		if err := t.exists(ctx, q, "mark refresh token used", "SELECT 1 FROM refresh_tokens WHERE id = $1", id); err != nil {
-			return err
-		}
-		return fmt.Errorf("sqlstore: mark refresh token used: %w: already used or revoked", store.ErrConflict)
+		return err
 	})
 }
 

@@ -25,6 +25,11 @@ type querier interface {
 type txn struct {
 	s  *Store
 	tx querier
+
+	// appended is set once the transaction has appended to the outbox: it
+	// holds the PostgreSQL outbox lock, has sent the notification, and
+	// broadcasts in-process after it commits (outbox.go, notify.go).
+	appended bool
 }
 
 // rq is where reads go.
@@ -76,9 +81,15 @@ func (t *txn) write(ctx context.Context, fn func(q querier) error) error {
 // from inside fn deadlocks in SQLite (they wait for the transaction fn is
 // in) and runs outside the transaction in PostgreSQL.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.transact(ctx, s.d.inTx, func(q querier) error {
-		return fn(&txn{s: s, tx: q})
+	var last *txn // the run that committed, when InTx returns nil
+	err := s.transact(ctx, s.d.inTx, func(q querier) error {
+		last = &txn{s: s, tx: q}
+		return fn(last)
 	})
+	if err == nil && last.appended {
+		s.hub.broadcast()
+	}
+	return err
 }
 
 // transact runs fn in a write transaction: batched in SQLite; in

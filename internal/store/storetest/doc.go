@@ -7,8 +7,9 @@
 //	}
 //
 // newStore must return a fresh, empty store and arrange its cleanup. The
-// suite is deterministic: it sets every time it stores (no clock reads, no
-// sleeps) and sorts before comparing unordered results.
+// suite is deterministic: it sets every time it stores (no clock reads)
+// and sorts before comparing unordered results. Only concurrency tests
+// sleep, to shuffle commit order; their verdicts never depend on timing.
 //
 // Besides the interface comments in internal/store, the suite pins down
 // these decisions, which every backend must share:
