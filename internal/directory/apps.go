@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -101,8 +102,14 @@ func (s *Service) CreateApplication(ctx context.Context, in ApplicationInput) (s
 		SPARedirectURIs:          []string{},
 	}
 	in.apply(&a)
-	if err := s.Store.CreateApplication(ctx, a); err != nil {
-		return store.Application{}, wrap("create application", a.ID, err, msgConflictingValue)
+	err := s.audited(ctx, change{
+		activity: ActivityAddApplication, category: revocation.CategoryApplicationManagement, operation: opAdd,
+		targets: []revocation.AuditTarget{appTarget(a, modified(appProps(a)))},
+	}, func(tx store.Tx) error {
+		return wrap("create application", a.ID, tx.CreateApplication(ctx, a), msgConflictingValue)
+	})
+	if err != nil {
+		return store.Application{}, err
 	}
 	return a, nil
 }
@@ -147,11 +154,23 @@ func (s *Service) UpdateApplication(ctx context.Context, idOrAppID string, in Ap
 		if err != nil {
 			return err
 		}
+		var before store.Application
 		out, err = tx.UpdateApplication(ctx, a.ID, func(a store.Application) (store.Application, error) {
+			before = a
 			in.apply(&a)
 			return a, nil
 		})
-		return wrap("update application", idOrAppID, err, msgConflictingValue)
+		if err != nil {
+			return wrap("update application", idOrAppID, err, msgConflictingValue)
+		}
+		mods := modified(diffProps(appProps(before), appProps(out)))
+		if len(mods) == 0 {
+			return nil
+		}
+		return s.audit(ctx, tx, change{
+			activity: ActivityUpdateApplication, category: revocation.CategoryApplicationManagement, operation: opUpdate,
+			targets: []revocation.AuditTarget{appTarget(out, mods)},
+		})
 	})
 	return out, err
 }
@@ -168,13 +187,19 @@ func (s *Service) DeleteApplication(ctx context.Context, idOrAppID string) error
 		sp, err := tx.GetServicePrincipalByAppID(ctx, a.AppID)
 		switch {
 		case err == nil:
-			if err := deleteServicePrincipal(ctx, tx, sp); err != nil {
+			if err := s.deleteServicePrincipal(ctx, tx, sp); err != nil {
 				return err
 			}
 		case !errors.Is(err, store.ErrNotFound):
 			return wrap("delete application", idOrAppID, err, "")
 		}
-		return wrap("delete application", idOrAppID, tx.DeleteApplication(ctx, a.ID), "")
+		if err := tx.DeleteApplication(ctx, a.ID); err != nil {
+			return wrap("delete application", idOrAppID, err, "")
+		}
+		return s.audit(ctx, tx, change{
+			activity: ActivityDeleteApplication, category: revocation.CategoryApplicationManagement, operation: opDelete,
+			targets: []revocation.AuditTarget{appTarget(a, nil)},
+		})
 	})
 }
 
@@ -236,7 +261,10 @@ func (s *Service) AddPassword(ctx context.Context, applicationID, displayName st
 			return err
 		}
 		c.ApplicationID = a.ID
-		return wrap("add password", applicationID, tx.AddPasswordCredential(ctx, c), msgConflictingValue)
+		if err := tx.AddPasswordCredential(ctx, c); err != nil {
+			return wrap("add password", applicationID, err, msgConflictingValue)
+		}
+		return s.audit(ctx, tx, secretChange(a, []prop{{name: "KeyDescription", new: keyDescription(c)}}))
 	})
 	if err != nil {
 		return NewSecret{}, err
@@ -253,8 +281,37 @@ func (s *Service) RemovePassword(ctx context.Context, applicationID, keyID strin
 		if err != nil {
 			return err
 		}
-		return wrap("remove password", keyID, tx.RemovePasswordCredential(ctx, a.ID, keyID), "")
+		cs, err := tx.ListPasswordCredentials(ctx, a.ID)
+		if err != nil {
+			return wrap("remove password", keyID, err, "")
+		}
+		var desc string
+		for _, c := range cs {
+			if c.KeyID == keyID {
+				desc = keyDescription(c)
+			}
+		}
+		if err := tx.RemovePasswordCredential(ctx, a.ID, keyID); err != nil {
+			return wrap("remove password", keyID, err, "")
+		}
+		return s.audit(ctx, tx, secretChange(a, []prop{{name: "KeyDescription", old: desc}}))
 	})
+}
+
+// secretChange is the audit record of adding or removing a client secret
+// of a: Entra's "Update application – Certificates and secrets
+// management", whose modified property KeyDescription describes the key
+// (never the secret).
+func secretChange(a store.Application, props []prop) change {
+	return change{
+		activity: ActivityUpdateAppSecrets, category: revocation.CategoryApplicationManagement, operation: opUpdate,
+		targets: []revocation.AuditTarget{appTarget(a, modified(props))},
+	}
+}
+
+// keyDescription describes a client secret as Entra's audit log does.
+func keyDescription(c store.PasswordCredential) string {
+	return "[KeyIdentifier=" + c.KeyID + ",KeyType=Password,KeyUsage=Verify,DisplayName=" + c.DisplayName + "]"
 }
 
 // ListPasswords lists an application's secrets (hashes and hints only).

@@ -36,6 +36,8 @@
 // Users: CreateUser, GetUser (id, or userPrincipalName when the key is not
 // GUID-shaped), UpdateUser, DeleteUser, ListUsers, CountUsers.
 //
+// Attribution: WithInitiator.
+//
 // Groups: CreateGroup, GetGroup, UpdateGroup, DeleteGroup, ListGroups,
 // CountGroups; AddMember, RemoveMember, ListMembers, CountMembers,
 // ListMemberOf (groups and directory roles, as MemberOfObject).
@@ -54,12 +56,39 @@
 // DeleteServicePrincipal; GrantAppRole, GrantAppPermission,
 // ListAppRoleAssignments, RevokeAppRoleAssignment; EnsureBuiltins.
 //
+// # Audit and revocation effects
+//
+// Every write appends its directory audit record (Graph directoryAudit
+// shape, Entra's activity names: "Add user", "Update user", "Add group",
+// "Add member to group", "Add member to role", "Add application",
+// "Update application – Certificates and secrets management", "Add
+// service principal", "Add app role assignment to service principal", …;
+// see the Activity* constants) in the same transaction as the write, so a
+// write that fails leaves no record and a record never describes a write
+// that did not happen. Client secrets and passwords never reach a record.
+//
+// Access-removing changes call revocation.ApplyInTx in that transaction:
+// accountEnabled true → false (CauseAccountDisabled: T moves, sessions and
+// refresh tokens revoked, "Disable account", RISC account-disabled and
+// CAEP session-revoked), false → true (CauseAccountEnabled: "Enable
+// account", RISC account-enabled; nothing revoked), a new password
+// (CausePasswordChanged: "Reset user password" or, by the user, "Change
+// user password"; CAEP credential-change and session-revoked), and
+// DeleteUser (CauseUserDeleted: "Delete user", RISC account-purged and
+// CAEP session-revoked).
+//
+// Records and events are attributed to the initiator that WithInitiator
+// put in the request's context (internal/graph sets it); without one, to
+// the authz principal of the context, else to the system.
+//
 // # Rules worth knowing
 //
-//   - Creating a user without a password is one insert: no reads.
-//     A password is hashed (argon2id) before any transaction starts.
+//   - Creating a user without a password is one transaction of two
+//     inserts (the user and its audit record): no reads. A password is
+//     hashed (argon2id) before any transaction starts.
 //   - Any update that sets a password moves signInSessionsValidFromDateTime
-//     (and refreshTokensValidFromDateTime) to now, never backwards.
+//     (and refreshTokensValidFromDateTime) to now, never backwards, and
+//     revokes the user's sessions and refresh tokens.
 //   - Group membership is static; "DynamicMembership" is refused. A group
 //     cannot be nested into itself or into any group already nested inside
 //     it; a role-assignable group cannot contain groups (Entra's rule), so
@@ -75,7 +104,8 @@
 //
 // # Deviations from the agreed API (/tmp/directory-api.md)
 //
-// All additive: ListMemberOf returns store.Page[MemberOfObject] (a group or
+// All additive: WithInitiator and the Activity* constants (audit);
+// ListMemberOf returns store.Page[MemberOfObject] (a group or
 // a DirectoryRole) because store.DirectoryObject cannot hold a role;
 // Error.HTTPStatus, IsKind, Some, Null, ListPasswords, TenantScope,
 // DefaultSecretLifetime, the Action* and GroupType* constants, the Code*

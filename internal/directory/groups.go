@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -137,8 +138,14 @@ func (s *Service) CreateGroup(ctx context.Context, in GroupInput) (store.Group, 
 	if err := checkGroup(g); err != nil {
 		return store.Group{}, err
 	}
-	if err := s.Store.CreateGroup(ctx, g); err != nil {
-		return store.Group{}, wrap("create group", g.ID, err, msgConflictingValue)
+	err := s.audited(ctx, change{
+		activity: ActivityAddGroup, category: revocation.CategoryGroupManagement, operation: opAdd,
+		targets: []revocation.AuditTarget{groupTarget(g, modified(groupProps(g)))},
+	}, func(tx store.Tx) error {
+		return wrap("create group", g.ID, tx.CreateGroup(ctx, g), msgConflictingValue)
+	})
+	if err != nil {
+		return store.Group{}, err
 	}
 	return g, nil
 }
@@ -157,20 +164,49 @@ func (s *Service) UpdateGroup(ctx context.Context, id string, in GroupInput) (st
 	if err := in.validate(false); err != nil {
 		return store.Group{}, err
 	}
-	g, err := s.Store.UpdateGroup(ctx, id, func(g store.Group) (store.Group, error) {
-		if in.IsAssignableToRole.Set && in.IsAssignableToRole.Value != g.IsAssignableToRole {
-			return g, invalidProp("isAssignableToRole", "Group", "the property can only be set when the group is created")
+	var out store.Group
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		var before store.Group
+		g, err := tx.UpdateGroup(ctx, id, func(g store.Group) (store.Group, error) {
+			before = g
+			if in.IsAssignableToRole.Set && in.IsAssignableToRole.Value != g.IsAssignableToRole {
+				return g, invalidProp("isAssignableToRole", "Group", "the property can only be set when the group is created")
+			}
+			in.apply(&g)
+			return g, checkGroup(g)
+		})
+		if err != nil {
+			return wrap("update group", id, err, msgConflictingValue)
 		}
-		in.apply(&g)
-		return g, checkGroup(g)
+		out = g
+		mods := modified(diffProps(groupProps(before), groupProps(g)))
+		if len(mods) == 0 {
+			return nil
+		}
+		return s.audit(ctx, tx, change{
+			activity: ActivityUpdateGroup, category: revocation.CategoryGroupManagement, operation: opUpdate,
+			targets: []revocation.AuditTarget{groupTarget(g, mods)},
+		})
 	})
-	return g, wrap("update group", id, err, msgConflictingValue)
+	return out, err
 }
 
 // DeleteGroup deletes a group; the store removes memberships in and of it
 // and role assignments to it in the same transaction.
 func (s *Service) DeleteGroup(ctx context.Context, id string) error {
-	return wrap("delete group", id, s.Store.DeleteGroup(ctx, id), "")
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		g, err := tx.GetGroup(ctx, id)
+		if err != nil {
+			return wrap("delete group", id, err, "")
+		}
+		if err := tx.DeleteGroup(ctx, id); err != nil {
+			return wrap("delete group", id, err, "")
+		}
+		return s.audit(ctx, tx, change{
+			activity: ActivityDeleteGroup, category: revocation.CategoryGroupManagement, operation: opDelete,
+			targets: []revocation.AuditTarget{groupTarget(g, nil)},
+		})
+	})
 }
 
 // ListGroups pages groups matching q.

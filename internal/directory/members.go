@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -86,22 +87,44 @@ func (s *Service) AddMember(ctx context.Context, groupID, memberID string) error
 				return invalid("Adding group '%s' to group '%s' would create a membership cycle: '%s' is already nested inside '%s'.", m.Group.ID, g.ID, g.ID, m.Group.ID)
 			}
 		}
-		err = tx.AddMember(ctx, g.ID, m.ID(), m.Kind)
-		return wrap("add member", memberID, err, msgDuplicateMember)
+		if err := tx.AddMember(ctx, g.ID, m.ID(), m.Kind); err != nil {
+			return wrap("add member", memberID, err, msgDuplicateMember)
+		}
+		return s.audit(ctx, tx, membershipChange(ActivityAddMember, opAdd, g, m))
 	})
 }
 
 // RemoveMember removes a direct member from a group. A missing group, or a
 // member that is not a direct member, is KindNotFound about that id.
 func (s *Service) RemoveMember(ctx context.Context, groupID, memberID string) error {
-	err := s.Store.RemoveMember(ctx, groupID, memberID)
-	if !errors.Is(err, store.ErrNotFound) {
-		return wrap("remove member", memberID, err, "")
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		g, err := tx.GetGroup(ctx, groupID)
+		if err != nil {
+			return wrap("remove member", groupID, err, "")
+		}
+		m, err := objectByID(ctx, tx, memberID)
+		if err != nil {
+			return err
+		}
+		if err := tx.RemoveMember(ctx, g.ID, m.ID()); err != nil {
+			return wrap("remove member", memberID, err, "")
+		}
+		return s.audit(ctx, tx, membershipChange(ActivityRemoveMember, opDelete, g, m))
+	})
+}
+
+// membershipChange is the audit record of adding m to g or removing it:
+// Entra names the member first, with the group's id and name as modified
+// properties, then the group.
+func membershipChange(activity, op string, g store.Group, m store.DirectoryObject) change {
+	props := []prop{{name: "Group.ObjectID", new: g.ID}, {name: "Group.DisplayName", new: g.DisplayName}}
+	if op == opDelete {
+		props = removed(props)
 	}
-	if _, gerr := s.Store.GetGroup(ctx, groupID); gerr != nil {
-		return wrap("remove member", groupID, gerr, "")
+	return change{
+		activity: activity, category: revocation.CategoryGroupManagement, operation: op,
+		targets: []revocation.AuditTarget{objectTarget(m, modified(props)), groupTarget(g, nil)},
 	}
-	return notFound(memberID, err)
 }
 
 // ListMembers pages a group's direct or transitive members (users, groups

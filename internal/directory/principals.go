@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -44,7 +45,13 @@ func (s *Service) CreateServicePrincipal(ctx context.Context, appID string) (sto
 		if errors.Is(err, store.ErrConflict) {
 			return conflict(CodeMultipleSameValue, "The service principal cannot be created, updated, or restored because the service principal name "+sp.AppID+" is already in use.", err)
 		}
-		return wrap("create service principal", appID, err, "")
+		if err != nil {
+			return wrap("create service principal", appID, err, "")
+		}
+		return s.audit(ctx, tx, change{
+			activity: ActivityAddServicePrincipal, category: revocation.CategoryApplicationManagement, operation: opAdd,
+			targets: []revocation.AuditTarget{spTarget(sp, modified([]prop{{name: "AppId", new: sp.AppID}, {name: "DisplayName", new: sp.DisplayName}}))},
+		})
 	})
 	if err != nil {
 		return store.ServicePrincipal{}, err
@@ -79,11 +86,11 @@ func (s *Service) DeleteServicePrincipal(ctx context.Context, idOrAppID string) 
 		if err != nil {
 			return err
 		}
-		return deleteServicePrincipal(ctx, tx, sp)
+		return s.deleteServicePrincipal(ctx, tx, sp)
 	})
 }
 
-func deleteServicePrincipal(ctx context.Context, tx store.Tx, sp store.ServicePrincipal) error {
+func (s *Service) deleteServicePrincipal(ctx context.Context, tx store.Tx, sp store.ServicePrincipal) error {
 	if r, ok := builtinResource(sp.AppID); ok {
 		return &Error{Kind: KindForbidden, Code: CodeAccessDenied, Message: "The built-in service principal '" + r.DisplayName + "' cannot be deleted."}
 	}
@@ -116,7 +123,13 @@ func deleteServicePrincipal(ctx context.Context, tx store.Tx, sp store.ServicePr
 			return wrap("delete service principal", sp.ID, err, "")
 		}
 	}
-	return wrap("delete service principal", sp.ID, tx.DeleteServicePrincipal(ctx, sp.ID), "")
+	if err := tx.DeleteServicePrincipal(ctx, sp.ID); err != nil {
+		return wrap("delete service principal", sp.ID, err, "")
+	}
+	return s.audit(ctx, tx, change{
+		activity: ActivityRemoveServicePrincipal, category: revocation.CategoryApplicationManagement, operation: opDelete,
+		targets: []revocation.AuditTarget{spTarget(sp, nil)},
+	})
 }
 
 // Graph's messages for app role grants.
@@ -200,7 +213,7 @@ func (s *Service) grant(ctx context.Context, tx store.Tx, principalID string, re
 	if err := tx.CreateAppRoleAssignment(ctx, a); err != nil {
 		return store.AppRoleAssignment{}, wrap("grant app role", principalID, err, msgPermissionExists)
 	}
-	return a, nil
+	return a, s.audit(ctx, tx, appRoleChange(ActivityAddAppRoleAssignment, opAssign, p, res, perm.AppRoleID, perm.Name))
 }
 
 // ListAppRoleAssignments lists the grants a service principal holds
@@ -231,9 +244,23 @@ func (s *Service) RevokeAppRoleAssignment(ctx context.Context, principalID, id s
 			return wrap("revoke app role", principalID, err, "")
 		}
 		for _, a := range as {
-			if strings.EqualFold(a.ID, id) {
-				return wrap("revoke app role", id, tx.DeleteAppRoleAssignment(ctx, a.ID), "")
+			if !strings.EqualFold(a.ID, id) {
+				continue
 			}
+			if err := tx.DeleteAppRoleAssignment(ctx, a.ID); err != nil {
+				return wrap("revoke app role", id, err, "")
+			}
+			res, err := tx.GetServicePrincipal(ctx, a.ResourceID)
+			if err != nil {
+				return wrap("revoke app role", a.ResourceID, err, "")
+			}
+			name := ""
+			if r, ok := builtinResource(res.AppID); ok {
+				if perm, ok := r.PermissionByAppRoleID(a.AppRoleID); ok {
+					name = perm.Name
+				}
+			}
+			return s.audit(ctx, tx, appRoleChange(ActivityRemoveAppRoleAssignment, opUnassign, sp, res, a.AppRoleID, name))
 		}
 		return notFound(id, nil)
 	})
@@ -261,4 +288,18 @@ func (s *Service) EnsureBuiltins(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// appRoleChange is the audit record of granting the app role (id, value)
+// of resource to the service principal sp, or revoking it: sp first, with
+// the role as modified properties, then the resource.
+func appRoleChange(activity, op string, sp, resource store.ServicePrincipal, appRoleID, value string) change {
+	props := []prop{{name: "AppRole.Id", new: appRoleID}, {name: "AppRole.Value", new: value}}
+	if op == opUnassign {
+		props = removed(props)
+	}
+	return change{
+		activity: activity, category: revocation.CategoryApplicationManagement, operation: op,
+		targets: []revocation.AuditTarget{spTarget(sp, modified(props)), spTarget(resource, nil)},
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -122,7 +123,10 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, principalID, roleDef
 			return invalidProp("principalId", "UnifiedRoleAssignment", "group '"+p.Group.ID+"' is not role-assignable; only groups created with isAssignableToRole set to true can be assigned directory roles")
 		}
 		a.PrincipalID, a.PrincipalKind = p.ID(), p.Kind
-		return wrap("create role assignment", principalID, tx.CreateRoleAssignment(ctx, a), msgConflictingValue)
+		if err := tx.CreateRoleAssignment(ctx, a); err != nil {
+			return wrap("create role assignment", principalID, err, msgConflictingValue)
+		}
+		return s.audit(ctx, tx, roleChange(ActivityAddRoleMember, opAdd, role, p))
 	})
 	if err != nil {
 		return store.RoleAssignment{}, err
@@ -139,7 +143,39 @@ func (s *Service) GetRoleAssignment(ctx context.Context, id string) (store.RoleA
 // DeleteRoleAssignment removes one role assignment, or returns
 // KindNotFound.
 func (s *Service) DeleteRoleAssignment(ctx context.Context, id string) error {
-	return wrap("delete role assignment", id, s.Store.DeleteRoleAssignment(ctx, id), "")
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		a, err := tx.GetRoleAssignment(ctx, id)
+		if err != nil {
+			return wrap("delete role assignment", id, err, "")
+		}
+		p, err := objectByID(ctx, tx, a.PrincipalID)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteRoleAssignment(ctx, a.ID); err != nil {
+			return wrap("delete role assignment", id, err, "")
+		}
+		role, _ := RoleDefinitionByID(a.RoleDefinitionID)
+		role.TemplateID = a.RoleDefinitionID
+		return s.audit(ctx, tx, roleChange(ActivityRemoveRoleMember, opDelete, role, p))
+	})
+}
+
+// roleChange is the audit record of assigning role to p or removing the
+// assignment: Entra names the principal first, with the role's name and
+// template id as modified properties, then the role.
+func roleChange(activity, op string, role RoleDefinition, p store.DirectoryObject) change {
+	props := []prop{{name: "Role.DisplayName", new: role.DisplayName}, {name: "Role.TemplateId", new: role.TemplateID}}
+	if op == opDelete {
+		props = removed(props)
+	}
+	return change{
+		activity: activity, category: revocation.CategoryRoleManagement, operation: op,
+		targets: []revocation.AuditTarget{
+			objectTarget(p, modified(props)),
+			{ID: role.TemplateID, DisplayName: role.DisplayName, Type: revocation.TargetRole},
+		},
+	}
 }
 
 // ListRoleAssignments lists assignments, optionally only those of one

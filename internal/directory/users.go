@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/vigil-idp/vigil/internal/odata"
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -143,10 +143,9 @@ func (in *UserInput) validate(create bool) error {
 }
 
 // apply copies the set fields of in onto u. hash is the password hash to
-// store, or "" to leave the password as it is. A new password moves
-// SignInSessionsValidFrom and RefreshTokensValidFrom to now, never
-// backwards, as Entra does on a password change or reset.
-func (in *UserInput) apply(u *store.User, hash string, now func() time.Time) {
+// store, or "" to leave the password as it is. (The revocation that a new
+// password causes is UpdateUser's, through revocation.ApplyInTx.)
+func (in *UserInput) apply(u *store.User, hash string) {
 	if in.AccountEnabled.Set {
 		u.AccountEnabled = in.AccountEnabled.Value
 	}
@@ -182,13 +181,6 @@ func (in *UserInput) apply(u *store.User, hash string, now func() time.Time) {
 		u.ForceChangePasswordNextSignIn = in.PasswordProfile.Value.ForceChangePasswordNextSignIn
 		if hash != "" {
 			u.PasswordHash = hash
-			t := now()
-			if t.After(u.SignInSessionsValidFrom) {
-				u.SignInSessionsValidFrom = t
-			}
-			if t.After(u.RefreshTokensValidFrom) {
-				u.RefreshTokensValidFrom = t
-			}
 		}
 	}
 }
@@ -209,7 +201,8 @@ func (s *Service) passwordHash(ctx context.Context, in *UserInput) (string, erro
 // CreateUser creates a user (Graph "Create user",
 // https://learn.microsoft.com/en-us/graph/api/user-post-users). The server
 // sets id, createdDateTime and signInSessionsValidFromDateTime (= created).
-// Without a password it is a single insert, with no reads; a duplicate
+// Without a password it is one transaction of two inserts (the user and
+// its "Add user" audit record), with no reads; a duplicate
 // userPrincipalName (case-insensitive) is a KindConflict with Graph's
 // message.
 func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, error) {
@@ -228,9 +221,15 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, err
 		RefreshTokensValidFrom:  now,
 		BusinessPhones:          []string{},
 	}
-	in.apply(&u, hash, func() time.Time { return now })
-	if err := s.Store.CreateUser(ctx, u); err != nil {
-		return store.User{}, wrap("create user", u.ID, err, msgDuplicateUPN)
+	in.apply(&u, hash)
+	err = s.audited(ctx, change{
+		activity: ActivityAddUser, category: revocation.CategoryUserManagement, operation: opAdd,
+		targets: []revocation.AuditTarget{userTarget(u, modified(userProps(u)))},
+	}, func(tx store.Tx) error {
+		return wrap("create user", u.ID, tx.CreateUser(ctx, u), msgDuplicateUPN)
+	})
+	if err != nil {
+		return store.User{}, err
 	}
 	return u, nil
 }
@@ -261,9 +260,15 @@ func (s *Service) GetUser(ctx context.Context, idOrUPN string) (store.User, erro
 
 // UpdateUser applies a PATCH to a user
 // (https://learn.microsoft.com/en-us/graph/api/user-update). A new password
-// (passwordProfile.password) is hashed first, outside the transaction, and
-// moves signInSessionsValidFromDateTime to now (never backwards), revoking
-// the user's refresh tokens and sessions as a password reset does in Entra.
+// (passwordProfile.password) is hashed first, outside the transaction.
+// In one transaction it writes the user, an "Update user" audit record of
+// the changed properties (none for a password alone), and the effects of
+// revocation.ApplyInTx: accountEnabled true → false revokes the user
+// (CauseAccountDisabled), false → true emits RISC account-enabled
+// (CauseAccountEnabled), and a new password revokes the user
+// (CausePasswordChanged), moving signInSessionsValidFromDateTime and
+// refreshTokensValidFromDateTime to now, never backwards. The initiator is
+// WithInitiator's.
 func (s *Service) UpdateUser(ctx context.Context, idOrUPN string, in UserInput) (store.User, error) {
 	if err := in.validate(false); err != nil {
 		return store.User{}, err
@@ -272,39 +277,75 @@ func (s *Service) UpdateUser(ctx context.Context, idOrUPN string, in UserInput) 
 	if err != nil {
 		return store.User{}, err
 	}
-	update := func(tx store.Users, id string) (store.User, error) {
-		u, err := tx.UpdateUser(ctx, id, func(u store.User) (store.User, error) {
-			in.apply(&u, hash, s.now)
-			return u, nil
-		})
-		return u, wrap("update user", idOrUPN, err, msgDuplicateUPN)
-	}
-	if isGUID(idOrUPN) {
-		return update(s.Store, idOrUPN)
-	}
 	var out store.User
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
-		u, err := userByKey(ctx, tx, idOrUPN)
+		cur, err := userByKey(ctx, tx, idOrUPN)
 		if err != nil {
 			return err
 		}
-		out, err = update(tx, u.ID)
+		var before store.User
+		u, err := tx.UpdateUser(ctx, cur.ID, func(u store.User) (store.User, error) {
+			before = u
+			in.apply(&u, hash)
+			return u, nil
+		})
+		if err != nil {
+			return wrap("update user", idOrUPN, err, msgDuplicateUPN)
+		}
+		out, err = s.userChanged(ctx, tx, before, u, hash != "")
 		return err
 	})
 	return out, err
 }
 
-// DeleteUser deletes a user; the store removes its group memberships and
-// role assignments in the same transaction. Vigil has no recycle bin: the
-// deletion is permanent.
-func (s *Service) DeleteUser(ctx context.Context, idOrUPN string) error {
-	if isGUID(idOrUPN) {
-		return wrap("delete user", idOrUPN, s.Store.DeleteUser(ctx, idOrUPN), "")
+// userChanged audits an update of before to after inside tx and applies
+// its revocation effects; it returns the user as stored afterwards.
+func (s *Service) userChanged(ctx context.Context, tx store.Tx, before, after store.User, newPassword bool) (store.User, error) {
+	corr := s.newID()
+	if mods := modified(diffProps(userProps(before), userProps(after))); len(mods) > 0 {
+		err := s.audit(ctx, tx, change{
+			activity: ActivityUpdateUser, category: revocation.CategoryUserManagement, operation: opUpdate,
+			targets: []revocation.AuditTarget{userTarget(after, mods)}, correlation: corr,
+		})
+		if err != nil {
+			return store.User{}, err
+		}
 	}
+	var causes []revocation.Cause
+	switch {
+	case before.AccountEnabled && !after.AccountEnabled:
+		causes = append(causes, revocation.CauseAccountDisabled)
+	case !before.AccountEnabled && after.AccountEnabled:
+		causes = append(causes, revocation.CauseAccountEnabled)
+	}
+	if newPassword {
+		causes = append(causes, revocation.CausePasswordChanged)
+	}
+	if len(causes) == 0 {
+		return after, nil
+	}
+	for _, c := range causes {
+		if _, err := revocation.ApplyInTx(ctx, tx, initiator(ctx), c, []string{after.ID}, s.now(), revocation.Options{CorrelationID: corr}); err != nil {
+			return store.User{}, fmt.Errorf("directory: update user: %w", err)
+		}
+	}
+	u, err := tx.GetUser(ctx, after.ID)
+	return u, wrap("update user", after.ID, err, "")
+}
+
+// DeleteUser deletes a user. In one transaction, revocation.ApplyInTx
+// (CauseUserDeleted) revokes its sessions and refresh tokens, writes the
+// "Delete user" audit record and emits RISC account-purged, and the store
+// removes the user with its sessions, tokens, group memberships and role
+// assignments. Vigil has no recycle bin: the deletion is permanent.
+func (s *Service) DeleteUser(ctx context.Context, idOrUPN string) error {
 	return s.Store.InTx(ctx, func(tx store.Tx) error {
 		u, err := userByKey(ctx, tx, idOrUPN)
 		if err != nil {
 			return err
+		}
+		if _, err := revocation.ApplyInTx(ctx, tx, initiator(ctx), revocation.CauseUserDeleted, []string{u.ID}, s.now(), revocation.Options{CorrelationID: s.newID()}); err != nil {
+			return fmt.Errorf("directory: delete user: %w", err)
 		}
 		return wrap("delete user", idOrUPN, tx.DeleteUser(ctx, u.ID), "")
 	})
