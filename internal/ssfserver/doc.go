@@ -1,0 +1,68 @@
+// Package ssfserver is Vigil's Shared Signals transmitter (OpenID SSF 1.0):
+// it turns outbox events into Security Event Tokens (RFC 8417) and
+// delivers them to receivers by push (RFC 8935) or poll (RFC 8936), and it
+// records, per revocation and stream, when each SET was delivered and
+// acknowledged (the receipts behind a revocation's effectiveAt).
+//
+// # Endpoints (Server.Mount)
+//
+//	GET  /.well-known/ssf-configuration[/<issuer path>]  transmitter metadata (SSF 1.0 §7)
+//	POST|GET|PATCH|PUT|DELETE <issuer>/ssf/streams        stream management (§8.1.1)
+//	GET|POST <issuer>/ssf/status                          stream status (§8.1.2)
+//	POST <issuer>/ssf/subjects/add, …/ssf/subjects/remove subjects (§8.1.3)
+//	POST <issuer>/ssf/verify                              verification (§8.1.4.2)
+//	POST <issuer>/ssf/streams/{id}/poll                   poll delivery (RFC 8936), long poll
+//	GET  <issuer>/ssf/streams/{id}/deadletters            dead SETs (Vigil extension)
+//	POST <issuer>/ssf/streams/{id}/deadletters/replay     deliver them again (Vigil extension)
+//
+// Receivers authenticate with OAuth 2.0 bearer tokens (RFC 6750) for the
+// Vigil API (aud api://vigil), got with client credentials: reads and
+// polls need the application permission ssf.read or ssf.manage, writes
+// ssf.manage (CAEP interoperability profile §3.3; a delegated token with
+// those scopes works too). The receiver is the token's client (appId): it
+// sees and manages only its own streams, and another receiver's stream id
+// answers 404, exactly as an unknown one. Errors are RFC 8935 style JSON,
+// {"err": code, "description": text}, with the SET error codes where they
+// fit (invalid_request, access_denied, authentication_failed) and
+// not_found, conflict, too_many_requests, server_error otherwise; 401 and
+// 403 also carry an RFC 6750 WWW-Authenticate challenge.
+//
+// # Events
+//
+// The outbox is the only source. A dispatcher (Server.Run, and every poll
+// and Receipts call, which catch it up first) reads it by the cursor
+// "ssf", multi-node safe: each batch's SETs, its receipt counters and the
+// cursor move commit in one transaction (store.Cursors.AdvanceCursor is a
+// compare-and-set; the loser retries from the new position). For each
+// event and each stream whose events_delivered has its type and whose
+// subjects match (default ALL, minus removed subjects), it enqueues one SET
+// on the stream's durable queue "ssf:<stream id>" (store.Deliveries, key =
+// the user id, so one user's SETs go out in order). SSF's own events
+// (verification, stream-updated) are outbox events too, addressed to one
+// stream and queued on "ssf:<stream id>:control", which is delivered even
+// while the stream is paused or disabled. A SET is signed when it is handed
+// out (RS256, typ secevent+jwt, kid), so a long-held SET is never signed
+// by a retired key; its jti is the delivery id and stays the same on
+// redelivery.
+//
+// SET shape: iss, iat, jti, aud (the stream's aud: the receiver's client
+// id), txn (the revocation id, else the producer's txn, else the outbox
+// event id), sub_id, exactly one event; never sub or exp. sub_id is a
+// complex subject whose user is iss_sub (issuer, user object id), plus
+// session (opaque sid) when one session ended.
+//
+// # Streams
+//
+// Stream configurations live in store.Meta under the key "ssf:streams" as
+// one JSON document (metaStreams), read-modified-written in store
+// transactions; this suits the expected few streams (hundreds at most). A
+// dedicated store aggregate would replace it when that stops being true.
+// Receipt counters live under "ssf:receipts:<revocation id>".
+//
+// # Boundaries
+//
+// The package imports store, authz, revocation (the outbox payload type),
+// oauth (the bearer challenge) and the public ssf vocabulary. It never
+// imports graph, vigilapi or server; the composition root builds a Server
+// as a struct literal, mounts it and runs its workers (see Server).
+package ssfserver
