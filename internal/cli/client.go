@@ -283,12 +283,16 @@ func (c *Client) unreachable(err error) error {
 	return failf("cannot reach the Vigil server at %s (%s): start it with `vigil serve`, or point VIGIL_URL or --url at it", c.base, cause)
 }
 
-// decodeAPIError reads Graph's error envelope or an RFC 6749 error body.
+// decodeAPIError reads Graph's error envelope, an RFC 6749 error body or an
+// SSF error ({"err","description"}).
 func decodeAPIError(method string, u *url.URL, resp *http.Response, data []byte) *APIError {
 	e := &APIError{Method: method, Path: u.Path, Status: resp.StatusCode, RequestID: resp.Header.Get("request-id")}
 	var graph struct {
 		Error json.RawMessage `json:"error"`
 		Desc  string          `json:"error_description"`
+		// SSF (RFC 8935 style): {"err": code, "description": text}.
+		Err         string `json:"err"`
+		Description string `json:"description"`
 	}
 	if json.Unmarshal(data, &graph) == nil && len(graph.Error) > 0 {
 		var env struct {
@@ -302,6 +306,9 @@ func decodeAPIError(method string, u *url.URL, resp *http.Response, data []byte)
 		case json.Unmarshal(graph.Error, &code) == nil:
 			e.Code, e.Message = code, graph.Desc
 		}
+	}
+	if e.Code == "" && graph.Err != "" {
+		e.Code, e.Message = graph.Err, graph.Description
 	}
 	if e.Message == "" && e.Code == "" {
 		if s := strings.TrimSpace(string(data)); s != "" && len(s) < 200 && !strings.HasPrefix(s, "<") {

@@ -215,6 +215,7 @@ func TestDecodeAPIError(t *testing.T) {
 		{"oauth error", `{"error":"invalid_client","error_description":"bad secret"}`, 401, "invalid_client", "bad secret", KindAuth},
 		{"forbidden", `{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}`, 403,
 			"Authorization_RequestDenied", "Insufficient privileges to complete the operation.", KindAuth},
+		{"ssf error", `{"err":"access_denied","description":"ssf.read is required"}`, 403, "access_denied", "ssf.read is required", KindAuth},
 		{"plain text", "store unavailable\n", 503, "", "store unavailable", KindFailed},
 		{"html", "<html>oops</html>", 502, "", "", KindFailed},
 	}
