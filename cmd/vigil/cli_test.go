@@ -317,3 +317,26 @@ func TestCLICompletionAndHelp(t *testing.T) {
 }
 
 func isID(s string) bool { return guidRE.MatchString(s) && len(s) == 36 }
+
+// TestCLIAudit: audit records of the CLI's own writes, by time and filter,
+// through every page.
+func TestCLIAudit(t *testing.T) {
+	srv := liveVigil(t)
+	if !srv.serves(t, "GET", "/v1.0/auditLogs/directoryAudits?$top=1") {
+		t.Skip("the server does not serve /v1.0/auditLogs/directoryAudits yet")
+	}
+	env := srv.cliEnv(t, false)
+	run := runSuffix()
+	upn := "audited." + run + "@vigil.local"
+	vigil(t, env, nil, "users", "create", "--upn", upn, "--display-name", "Audited "+run).want(t, 0, "")
+	r := vigil(t, env, nil, "audit", "list", "--since", "10m", "--filter", "activityDisplayName eq 'Add user'", "-o", "table")
+	r.want(t, 0, "")
+	if !strings.Contains(r.stdout, "Add user") || !strings.Contains(r.stdout, upn) || !strings.HasPrefix(r.stdout, "activityDateTime") {
+		t.Fatalf("audit table:\n%s", r.stdout)
+	}
+	r = vigil(t, env, nil, "audit", "list", "--since", "10m", "--top", "2", "-o", "jsonl")
+	if rows := jsonLines(t, r.stdout); len(rows) != 2 || rows[0]["activityDisplayName"] == nil || rows[0]["initiatedBy"] == nil {
+		t.Fatalf("audit jsonl %q", r.stdout)
+	}
+	vigil(t, env, nil, "audit", "list", "--since", "yesterday").want(t, exitUsage, "--since \"yesterday\"")
+}
