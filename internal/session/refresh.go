@@ -108,13 +108,22 @@ func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string
 }
 
 // Rotate redeems a refresh token (RFC 6749 §6) presented by clientID and
-// rotates it (RFC 9700 §4.14.2) in one transaction: the token is marked
-// used (compare-and-set) and a child in the same family, with the same
-// scopes (RFC 6749 §6 requires them identical), resource, capabilities,
-// session and AuthTime, is created and returned with its value. The child's
-// inactivity window is the parent's, shortened to the current policy's
-// RefreshTokenInactivity when that is lower (so SPA families keep their
-// shorter window, and a tightened policy applies at the next rotation).
+// rotates it (RFC 9700 §4.14.2). The token and its user are read and the
+// validity rule applied first; then one transaction marks the token used
+// (compare-and-set: of concurrent redemptions exactly one wins) and creates
+// its child in the same family, with the same scopes (RFC 6749 §6 requires
+// them identical), resource, capabilities, session and AuthTime, returned
+// with its value. The child's inactivity window is the parent's, shortened
+// to the current policy's RefreshTokenInactivity when that is lower (so SPA
+// families keep their shorter window, and a tightened policy applies at the
+// next rotation).
+//
+// Reading before the transaction keeps it to two writes, which matters on
+// PostgreSQL's SERIALIZABLE transactions. A revocation that commits in
+// between is still caught: it revokes the token (the compare-and-set then
+// fails and the token is read again inside the transaction) or, if it
+// lands after the commit, it revokes the child too, or moves the user's
+// signInSessionsValidFromDateTime past the child's AuthTime.
 //
 // check, when not nil, runs on a token that passed every validity check,
 // before anything is written; its error is returned unchanged and the
@@ -129,51 +138,62 @@ func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string
 // before the error is returned.
 func (s *Service) Rotate(ctx context.Context, value, clientID string, check func(store.RefreshToken) error) (Rotation, error) {
 	hash := s.Secrets.Hash(value)
+	now := s.now()
+	t, err := s.Store.GetRefreshTokenByHash(ctx, hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Rotation{}, fmt.Errorf("%w: unknown refresh token", ErrTokenInvalid)
+	case err != nil:
+		return Rotation{}, fmt.Errorf("session: rotate refresh token: %w", err)
+	case t.ClientID != clientID:
+		return Rotation{}, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongClient)
+	case t.UsedAt != nil:
+		return Rotation{}, s.reuse(ctx, t, now)
+	}
 	p, err := s.EffectivePolicy(ctx, clientID)
 	if err != nil {
 		return Rotation{}, err
+	}
+	user, refusal, err := s.validate(ctx, s.Store, t, p, now)
+	if err != nil {
+		return Rotation{}, fmt.Errorf("session: rotate refresh token: %w", err)
+	}
+	if refusal != nil {
+		return Rotation{}, refusal
+	}
+	if check != nil {
+		if err := check(t); err != nil {
+			return Rotation{}, err
+		}
 	}
 	newValue, err := secret.NewToken(RefreshTokenBytes)
 	if err != nil {
 		return Rotation{}, err
 	}
-	now := s.now()
-	childID, auditID := s.newID(), s.newID()
-	var (
-		out     Rotation
-		outcome error // the refusal to return once the transaction commits
-	)
+	child := store.RefreshToken{
+		ID: s.newID(), Hash: s.Secrets.Hash(newValue), FamilyID: t.FamilyID, ParentID: t.ID,
+		SessionID: t.SessionID, UserID: t.UserID, ClientID: t.ClientID, Scopes: t.Scopes,
+		Resource: t.Resource, Capabilities: t.Capabilities, AuthTime: t.AuthTime,
+		CreatedAt: now, ExpiresAt: now.Add(min(t.ExpiresAt.Sub(t.CreatedAt), p.RefreshTokenInactivity)),
+	}
+	auditID := s.newID()
+	var outcome error // the refusal to return once the transaction commits
 	err = s.inTx(ctx, func(tx Tx) error {
-		out, outcome = Rotation{}, nil
-		t, err := tx.GetRefreshTokenByHash(ctx, hash)
-		if errors.Is(err, store.ErrNotFound) {
-			outcome = fmt.Errorf("%w: unknown refresh token", ErrTokenInvalid)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if t.ClientID != clientID {
-			outcome = fmt.Errorf("%w: %w", ErrTokenInvalid, ErrWrongClient)
-			return nil
-		}
-		if t.UsedAt != nil {
-			outcome, err = s.reused(ctx, tx, t, now, auditID)
-			return err
-		}
-		user, refusal, err := s.validate(ctx, tx, t, p, now)
-		if refusal != nil || err != nil {
-			outcome = refusal
-			return err
-		}
-		if check != nil {
-			if outcome = check(t); outcome != nil {
+		outcome = nil
+		switch err := tx.MarkRefreshTokenUsed(ctx, t.ID, now); {
+		case errors.Is(err, store.ErrConflict): // used or revoked since it was read
+			cur, err := tx.GetRefreshTokenByHash(ctx, hash)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				outcome = fmt.Errorf("%w: refresh token vanished", ErrTokenInvalid)
+				return nil
+			case err != nil:
+				return err
+			case cur.UsedAt == nil:
+				outcome = fmt.Errorf("%w: revoked (%s)", ErrTokenInvalid, cur.RevokedReason)
 				return nil
 			}
-		}
-		switch err := tx.MarkRefreshTokenUsed(ctx, t.ID, now); {
-		case errors.Is(err, store.ErrConflict): // used concurrently: reuse
-			outcome, err = s.reused(ctx, tx, t, now, auditID)
+			outcome, err = s.reused(ctx, tx, cur, now, auditID)
 			return err
 		case errors.Is(err, store.ErrNotFound):
 			outcome = fmt.Errorf("%w: refresh token vanished", ErrTokenInvalid)
@@ -181,16 +201,6 @@ func (s *Service) Rotate(ctx context.Context, value, clientID string, check func
 		case err != nil:
 			return err
 		}
-		window := min(t.ExpiresAt.Sub(t.CreatedAt), p.RefreshTokenInactivity)
-		child := store.RefreshToken{
-			ID: childID, Hash: s.Secrets.Hash(newValue), FamilyID: t.FamilyID, ParentID: t.ID,
-			SessionID: t.SessionID, UserID: t.UserID, ClientID: t.ClientID, Scopes: t.Scopes,
-			Resource: t.Resource, Capabilities: t.Capabilities, AuthTime: t.AuthTime,
-			CreatedAt: now, ExpiresAt: now.Add(window),
-		}
-		used := now
-		t.UsedAt = &used
-		out = Rotation{Old: t, New: child, Value: newValue, User: user}
 		return tx.CreateRefreshToken(ctx, child)
 	})
 	if err != nil {
@@ -199,7 +209,25 @@ func (s *Service) Rotate(ctx context.Context, value, clientID string, check func
 	if outcome != nil {
 		return Rotation{}, outcome
 	}
-	return out, nil
+	used := now
+	t.UsedAt = &used
+	return Rotation{Old: t, New: child, Value: newValue, User: user}, nil
+}
+
+// reuse handles a token found already used before any transaction: it
+// revokes the family (and audits) in one, and returns the ErrTokenReused
+// to report.
+func (s *Service) reuse(ctx context.Context, t store.RefreshToken, now time.Time) error {
+	auditID := s.newID()
+	var outcome error
+	err := s.inTx(ctx, func(tx Tx) (err error) {
+		outcome, err = s.reused(ctx, tx, t, now, auditID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("session: revoke reused family: %w", err)
+	}
+	return outcome
 }
 
 // validate applies the validity rule to an unused token. It returns the
