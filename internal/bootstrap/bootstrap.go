@@ -92,8 +92,12 @@ type Directory interface {
 
 // Provisioner runs the first start. Build it as a struct literal.
 type Provisioner struct {
-	Dir    Directory
-	Meta   store.Meta
+	Dir  Directory
+	Meta store.Meta
+	// Consents records the CLI application's tenant-wide admin consent.
+	Consents interface {
+		PutConsent(ctx context.Context, c store.Consent) error
+	}
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Demo builds the demo directory; nil disables --demo.
@@ -282,8 +286,40 @@ func (p *Provisioner) provision(ctx context.Context, o Options) (File, error) {
 	if _, err := p.ensureServicePrincipal(ctx, cliApp.AppID); err != nil {
 		return f, err
 	}
+	if err := p.consentCLI(ctx, cliApp.AppID); err != nil {
+		return f, err
+	}
 	f.CLIClientID = cliApp.AppID
 	return f, nil
+}
+
+// consentCLI grants the CLI application tenant-wide admin consent for every
+// delegated scope of every built-in resource (design contract: "as Graph's
+// own command-line tools usually do"); what a token can do is still bounded
+// by the signed-in user's directory roles. PutConsent merges, so a resumed
+// bootstrap repeats it harmlessly.
+func (p *Provisioner) consentCLI(ctx context.Context, cliAppID string) error {
+	if p.Consents == nil {
+		return errors.New("bootstrap: no consent store")
+	}
+	for _, res := range authz.Resources() {
+		var scopes []string
+		for _, perm := range res.Permissions() {
+			if perm.ScopeID != "" {
+				scopes = append(scopes, perm.Name)
+			}
+		}
+		if len(scopes) == 0 {
+			continue
+		}
+		err := p.Consents.PutConsent(ctx, store.Consent{
+			ID: uuid.NewString(), ClientID: cliAppID, Resource: res.AppID, Scopes: scopes, CreatedAt: p.now(),
+		})
+		if err != nil {
+			return fmt.Errorf("bootstrap: CLI consent for %s: %w", res.DisplayName, err)
+		}
+	}
+	return nil
 }
 
 func (p *Provisioner) ensureAdmin(ctx context.Context, pw string) (store.User, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ var fastHash = func(pw string) (string, error) {
 
 func newProvisioner(st *sqlstore.Store, now func() time.Time) (*Provisioner, *directory.Service) {
 	dir := &directory.Service{Store: st, Now: now, HashPassword: fastHash, Secrets: secret.NewHasher(make([]byte, 32))}
-	return &Provisioner{Dir: dir, Meta: st, Now: now, WaitTimeout: 10 * time.Second}, dir
+	return &Provisioner{Dir: dir, Meta: st, Consents: st, Now: now, WaitTimeout: 10 * time.Second}, dir
 }
 
 func TestRunOnce(t *testing.T) {
@@ -87,6 +88,24 @@ func TestRunOnce(t *testing.T) {
 		cli := mustApp(t, dir, f.CLIClientID)
 		if !cli.IsFallbackPublicClient || strings.Join(cli.PublicClientRedirectURIs, " ") != strings.Join(CLIRedirectURIs, " ") {
 			t.Errorf("CLI app = %+v", cli)
+		}
+
+		// The CLI app holds tenant-wide consent for every delegated Graph
+		// scope.
+		consents, err := st.ListConsents(ctx, f.CLIClientID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var graphScopes []string
+		for _, c := range consents {
+			if c.Resource == authz.GraphAppID && c.UserID == "" {
+				graphScopes = c.Scopes
+			}
+		}
+		for _, perm := range authz.GraphPermissions() {
+			if perm.ScopeID != "" && !slices.Contains(graphScopes, perm.Name) {
+				t.Errorf("CLI consent lacks %s (has %v)", perm.Name, graphScopes)
+			}
 		}
 
 		// A second Run changes nothing and writes nothing.

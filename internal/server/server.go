@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,9 +24,12 @@ import (
 	"github.com/vigil-idp/vigil/internal/directory"
 	"github.com/vigil-idp/vigil/internal/graph"
 	"github.com/vigil-idp/vigil/internal/keys"
+	"github.com/vigil-idp/vigil/internal/login"
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/secret"
+	"github.com/vigil-idp/vigil/internal/session"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
+	"github.com/vigil-idp/vigil/internal/vigilapi"
 )
 
 // Options are the process-level inputs of Run that are not configuration.
@@ -76,9 +80,11 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 
-	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { app.keys.Run(workers, time.Hour) })
+	for _, run := range app.workers {
+		wg.Go(func() { run(workerCtx) })
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -103,18 +109,22 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 	}
 	stopWorkers()
 	wg.Wait()
+	app.stopWorkers()
 	log.Info("vigil stopped")
 	return err
 }
 
 // node is one built Vigil node.
 type node struct {
-	store     *sqlstore.Store
-	keys      *keys.Manager
-	handler   http.Handler
-	issuer    string
-	bootstrap bootstrap.Result
-	dataDir   string
+	store   *sqlstore.Store
+	handler http.Handler
+	// workers run until the node stops; stopWorkers releases what they
+	// share once they have returned.
+	workers     []func(context.Context)
+	stopWorkers func()
+	issuer      string
+	bootstrap   bootstrap.Result
+	dataDir     string
 }
 
 // build wires every service as a struct literal (the composition root).
@@ -140,7 +150,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		}
 	}()
 
-	km := &keys.Manager{Store: st, Box: box, Now: now, Logger: log}
+	km := &keys.Manager{Store: st, Box: box, Now: now, Logger: log,
+		Algorithms: []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA},
+		// CAE-capable (cp1) access tokens live up to 28 h: keep keys
+		// published that long after they last signed.
+		MaxTokenLifetime: session.MaxCAEAccessTokenLifetime}
 	if err := km.Ensure(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -149,7 +163,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	graphBase := issuer + "/v1.0"
 	dir := &directory.Service{Store: st, Now: now, Secrets: hasher}
 
-	prov := &bootstrap.Provisioner{Dir: dir, Meta: st, Now: now, Logger: log}
+	prov := &bootstrap.Provisioner{Dir: dir, Meta: st, Consents: st, Now: now, Logger: log}
 	if cfg.Demo {
 		demo, err := newDemo(func(hash func(string) (string, error)) *directory.Service {
 			return &directory.Service{Store: st, Now: now, Secrets: hasher, HashPassword: hash}
@@ -175,32 +189,74 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	mux.HandleFunc("GET /healthz", health(st))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 
-	tokens := &oauth.AccessTokens{Issuer: issuer, Signers: km, Meta: st, Now: now}
-	(&oauth.Provider{
+	// Token service (internal/oauth) with sign-in pages (internal/login)
+	// and sessions (internal/session).
+	sessions := &session.Service{Store: st, Secrets: hasher, Now: now, Logger: log}
+	access := &oauth.AccessTokens{Issuer: issuer, Signers: km, Meta: st, Now: now}
+	idTokens := &oauth.IDTokens{Issuer: issuer, Signers: km, Keys: km, Meta: st, Now: now,
+		Algorithms: []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}}
+	delegated := &oauth.Delegated{Access: access, IDTokens: idTokens, Sessions: sessions, Roles: st}
+	authorizer := &oauth.Authorizer{Issuer: issuer, Clients: st, Codes: st, Secrets: hasher, IDTokens: idTokens, Now: now}
+	device := &oauth.DeviceFlow{Issuer: issuer, Codes: st, Secrets: hasher, Sessions: sessions, Tokens: delegated, Now: now}
+	passwords := &login.Passwords{Users: st, Throttles: st, Audit: st, Now: now, Logger: log}
+	ui := &login.Handler{Issuer: issuer, Authorizer: authorizer, Device: device,
+		EndSessions: &oauth.EndSessions{Clients: st, IDTokens: idTokens}, Sessions: sessions, Passwords: passwords,
+		Consents: st, Clients: st, Roles: st, Secrets: hasher, Now: now, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}
+	graphVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.GraphResource}, Keys: km, Now: now}
+	vigilVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.VigilResource}, Keys: km, Now: now}
+	anyVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.GraphResource, authz.VigilResource}, Keys: km, Now: now}
+	op := &oauth.Provider{
 		Issuer:  issuer,
 		Keys:    km,
 		Clients: st,
 		Secrets: hasher,
 		Grants: map[string]oauth.Grant{
-			oauth.GrantClientCredentials: &oauth.ClientCredentials{Directory: st, Tokens: tokens},
+			oauth.GrantClientCredentials: &oauth.ClientCredentials{Directory: st, Tokens: access},
+			oauth.GrantAuthorizationCode: &oauth.AuthorizationCode{Codes: st, Secrets: hasher, Sessions: sessions, Tokens: delegated, Now: now},
+			oauth.GrantRefreshToken:      &oauth.RefreshGrant{Sessions: sessions, Tokens: delegated},
+			oauth.GrantDeviceCode:        device,
+			oauth.GrantPassword:          &oauth.PasswordGrant{Users: passwords, Sessions: sessions, Consents: st, Tokens: delegated},
 		},
-		Now:          now,
-		Logger:       log,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-	}).Mount(mux)
-	verifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.GraphResource}, Keys: km, Now: now}
+		Authorization:     http.HandlerFunc(ui.ServeAuthorize),
+		EndSession:        http.HandlerFunc(ui.ServeEndSession),
+		UserInfo:          &oauth.UserInfo{Verifier: graphVerifier, Users: st, Logger: log},
+		Device:            device,
+		IDTokens:          idTokens,
+		Assertions:        &oauth.ClientAssertions{Keys: &oauth.RegisteredKeys{}},
+		BackchannelLogout: true,
+		Now:               now,
+		Logger:            log,
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+	}
+	op.Introspection = &oauth.Introspection{Provider: op, Verifier: anyVerifier, States: sessions}
+	op.Revocation = &oauth.Revocation{Provider: op, Verifier: anyVerifier, Sessions: sessions}
+	op.Mount(mux)
+	ui.Mount(mux)
+
 	(&graph.API{
 		Directory:    dir,
-		Auth:         verifier,
+		Auth:         graphVerifier,
 		BaseURL:      graphBase,
 		Now:          now,
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 	}).Mount(mux)
+	(&vigilapi.API{Issuer: issuer, Auth: vigilVerifier, Policies: sessions, Apps: st, Now: now, Logger: log,
+		MaxBodyBytes: cfg.MaxBodyBytes}).Mount(mux)
+
+	wake, stopWake := st.OutboxNotify()
+	workers := []func(context.Context){
+		func(ctx context.Context) { km.Run(ctx, time.Hour) },
+		func(ctx context.Context) { (&oauth.CodePurger{Codes: st, Now: now, Logger: log}).Run(ctx, time.Hour) },
+		func(ctx context.Context) {
+			(&oauth.BackchannelLogout{Issuer: issuer, Store: st, Signers: km, Now: now, Logger: log, Wake: wake}).Run(ctx)
+		},
+	}
 
 	ok = true
 	return &node{
-		store: st, keys: km, issuer: issuer, bootstrap: res, dataDir: cfg.DataDir,
+		store: st, issuer: issuer, bootstrap: res, dataDir: cfg.DataDir,
+		workers: workers, stopWorkers: stopWake,
 		handler: instrument(mux, newHTTPMetrics(reg), log, now),
 	}, nil
 }
