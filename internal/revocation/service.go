@@ -131,14 +131,15 @@ type jobTx interface {
 
 // inTx runs fn in one transaction of the Store.
 func (s *Service) inTx(ctx context.Context, fn func(tx jobTx) error) error {
-	return s.Store.InTx(ctx, func(tx store.Tx) error {
-		t, ok := tx.(jobTx)
-		if !ok {
-			return errors.New("revocation: the store's transactions lack sessions, audit, outbox or revocations")
-		}
-		return fn(t)
-	})
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(tx) })
 }
+
+// The store's own types satisfy what this package asks of them.
+var (
+	_ Store = store.Store(nil)
+	_ jobTx = store.Tx(nil)
+	_ Tx    = store.Tx(nil)
+)
 
 // userByKey finds a user by id, or by userPrincipalName when the key is not
 // GUID-shaped (Graph's /users/{id | userPrincipalName}).
