@@ -35,7 +35,7 @@
 // the revoked session ids (sid); and disabled or deleted users. Every
 // request is checked against it, at a cost of one or two map lookups under
 // a read lock, without allocating (BenchmarkCheck: well under 1 µs with
-// 100,000 users in the table; about 40 bytes per entry). Entries older
+// 100,000 users in the table; about 35 bytes per entry). Entries older
 // than Config.MaxTokenLifetime are dropped: no unexpired token can be
 // affected by them.
 //

@@ -345,7 +345,7 @@ func (s *session) call(ctx context.Context, method, url string, in, out any) err
 		tok, err := s.tokens.Token()
 		if err != nil {
 			var re *oauth2.RetrieveError
-			if errors.As(err, &re) && (re.Response.StatusCode == http.StatusBadRequest || re.Response.StatusCode == http.StatusUnauthorized) {
+			if errors.As(err, &re) && re.Response != nil && (re.Response.StatusCode == http.StatusBadRequest || re.Response.StatusCode == http.StatusUnauthorized) {
 				return permanentError{fmt.Errorf("guard: stream credentials: %w", err)}
 			}
 			return fmt.Errorf("guard: stream credentials: %w", err)
