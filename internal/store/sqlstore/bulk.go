@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -103,15 +102,6 @@ func queryEach(ctx context.Context, q querier, query string, args []any, each fu
 	return rows.Err()
 }
 
-// idList is the argument that idSet expands: the ids as a JSON array.
-func idList(ids []string) string {
-	b, err := json.Marshal(ids)
-	if err != nil { // cannot happen for []string
-		panic(err)
-	}
-	return string(b)
-}
-
 // chunks calls fn with consecutive slices of at most idChunk distinct ids,
 // stopping at the first error.
 func chunks(ids []string, fn func(ids []string) error) error {
@@ -134,18 +124,20 @@ func chunks(ids []string, fn func(ids []string) error) error {
 }
 
 // updateByIDs runs one set-based statement per chunk of ids: stmt has
-// the id set as "%s" (see dialect.idSet) and its other parameters are
-// args, numbered from $2 on ($1 is the set). It returns the rows changed.
-func (t *txn) updateByIDs(ctx context.Context, op, stmt string, ids []string, args ...any) (int, error) {
+// "%s" where the condition "col is one of the chunk" goes, its other
+// parameters are args, numbered from $2 on ($1 is the chunk). It returns
+// the rows changed.
+func (t *txn) updateByIDs(ctx context.Context, op, stmt, col string, ids []string, args ...any) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	query := fmt.Sprintf(stmt, t.s.d.idSet("$1"))
+	d := t.s.d
+	query := fmt.Sprintf(stmt, d.inIDs(col, "$1"))
 	total := 0
 	err := t.write(ctx, func(q querier) error {
 		total = 0 // the write may run again after a serialization failure
 		return chunks(ids, func(chunk []string) error {
-			res, err := q.ExecContext(ctx, query, append([]any{idList(chunk)}, args...)...)
+			res, err := q.ExecContext(ctx, query, append([]any{d.idsArg(chunk)}, args...)...)
 			if err != nil {
 				return fmt.Errorf("sqlstore: %s: %w", op, err)
 			}

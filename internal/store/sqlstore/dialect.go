@@ -54,9 +54,12 @@ type dialect struct {
 	// jsonLen names the function giving a JSON array's length.
 	jsonLen string
 
-	// idSet returns a subquery yielding the strings of the JSON array
-	// parameter ph (see idList), for "col IN <idSet>".
-	idSet func(ph string) string
+	// inIDs returns the condition that col is one of the ids in parameter
+	// ph, whose argument idsArg makes: a JSON array expanded by json_each
+	// in SQLite, a text[] in PostgreSQL (whose planner, seeing its length,
+	// then probes col's index instead of scanning).
+	inIDs  func(col, ph string) string
+	idsArg func(ids []string) any
 	// addToSet returns an expression for the JSON string array col with
 	// the string parameter ph appended unless present (NULL counts as []).
 	addToSet func(col, ph string) string
@@ -96,7 +99,8 @@ var sqliteDialect = &dialect{
 	jsonElems: func(col string) string { return "json_each(" + col + ") AS je" },
 	elemFold:  "lower(je.value)",
 	jsonLen:   "json_array_length",
-	idSet:     func(ph string) string { return "(SELECT value FROM json_each(" + ph + "))" },
+	inIDs:     func(col, ph string) string { return col + " IN (SELECT value FROM json_each(" + ph + "))" },
+	idsArg:    func(ids []string) any { return jsonList(ids) },
 	addToSet: func(col, ph string) string {
 		return "CASE WHEN EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE value = " + ph + ") THEN " + col +
 			" ELSE json_insert(COALESCE(" + col + ", '[]'), '$[#]', " + ph + ") END"
@@ -129,9 +133,8 @@ var postgresDialect = &dialect{
 	jsonElems:   func(col string) string { return "jsonb_array_elements_text(" + col + ") AS je(value)" },
 	elemFold:    `lower(je.value COLLATE "C")`,
 	jsonLen:     "jsonb_array_length",
-	idSet: func(ph string) string {
-		return "(SELECT jsonb_array_elements_text(CAST(" + ph + " AS jsonb)))"
-	},
+	inIDs:       func(col, ph string) string { return col + " = ANY(CAST(" + ph + " AS text[]))" },
+	idsArg:      func(ids []string) any { return ids },
 	addToSet: func(col, ph string) string {
 		return "CASE WHEN " + col + " @> jsonb_build_array(CAST(" + ph + " AS text)) THEN " + col +
 			" ELSE COALESCE(" + col + ", '[]'::jsonb) || jsonb_build_array(CAST(" + ph + " AS text)) END"

@@ -60,3 +60,46 @@ func TestMigrationIdentifierURIs(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationOutboxKeepsSequence upgrades a version-4 outbox (whose
+// SQLite table 00005 rebuilds): events survive, and new ones continue
+// after the highest sequence number ever given, even a deleted one.
+func TestMigrationOutboxKeepsSequence(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "v.db") }},
+		{"postgres", func(t *testing.T) string { return sqltest.PostgresDSN(t) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dsn := c.dsn(t)
+			old, err := sqlstore.OpenAtVersion(ctx, dsn, 4, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs, err := old.AppendOutbox(ctx, outboxEvent("a"), outboxEvent("b"), outboxEvent("c"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := old.Exec(ctx, "DELETE FROM outbox WHERE seq = $1", seqs[2]); err != nil {
+				t.Fatal(err)
+			}
+			old.Close()
+
+			s, err := sqlstore.Open(ctx, dsn, quiet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			evs, err := s.ListOutbox(ctx, 0, 10)
+			if err != nil || len(evs) != 2 || evs[0].Seq != seqs[0] || evs[1].ID != "b" {
+				t.Fatalf("events after the migration: %+v, %v", evs, err)
+			}
+			next, err := s.AppendOutbox(ctx, outboxEvent("d"))
+			if err != nil || next[0] <= seqs[2] {
+				t.Fatalf("new event got seq %v (%v), want > %d", next, err, seqs[2])
+			}
+		})
+	}
+}

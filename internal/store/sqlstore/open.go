@@ -28,9 +28,10 @@ type Store struct {
 	txn // the Store-level view: no open transaction
 
 	d     *dialect
-	wdb   *sql.DB  // writes; in SQLite a single connection, so writers queue
-	rdb   *sql.DB  // reads; in PostgreSQL the same pool as wdb
-	batch *batcher // SQLite's group commit (batch.go); nil in PostgreSQL
+	wdb   *sql.DB       // writes; in SQLite a single connection, so writers queue
+	rdb   *sql.DB       // reads; in PostgreSQL the same pool as wdb
+	batch *batcher      // SQLite's group commit (batch.go); nil in PostgreSQL
+	ckpt  *checkpointer // SQLite's WAL checkpoints (checkpoint.go); nil in PostgreSQL
 	now   func() time.Time
 	log   *slog.Logger
 
@@ -126,7 +127,7 @@ func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Stor
 	switch scheme {
 	case "sqlite":
 		s.d = sqliteDialect
-		s.wdb, s.rdb, err = openSQLite(rest, cfg.maxConns)
+		s.wdb, s.rdb, s.ckpt, err = openSQLite(rest, cfg.maxConns)
 	case "postgres", "postgresql":
 		s.d = postgresDialect
 		var cc *pgx.ConnConfig
@@ -184,20 +185,20 @@ func (s *Store) startListener(cc *pgx.ConnConfig) {
 	}()
 }
 
-func openSQLite(path string, readConns int) (w, r *sql.DB, err error) {
+func openSQLite(path string, readConns int) (w, r *sql.DB, ckpt *checkpointer, err error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, nil, fmt.Errorf("sqlstore: bad sqlite path %q: want sqlite:///abs/path.db or sqlite://rel/path.db", path)
+		return nil, nil, nil, fmt.Errorf("sqlstore: bad sqlite path %q: want sqlite:///abs/path.db or sqlite://rel/path.db", path)
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, nil, fmt.Errorf("sqlstore: create database directory: %w", err)
+			return nil, nil, nil, fmt.Errorf("sqlstore: create database directory: %w", err)
 		}
 	}
 	// Create the file ourselves so that it (and the -wal and -shm files,
 	// which SQLite creates with the database file's mode) is private.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlstore: create database file: %w", err)
+		return nil, nil, nil, fmt.Errorf("sqlstore: create database file: %w", err)
 	}
 	f.Close()
 
@@ -211,12 +212,14 @@ func openSQLite(path string, readConns int) (w, r *sql.DB, err error) {
 		"temp_store(MEMORY)",
 		"cache_size(-32000)",
 	}}
-	wq := url.Values{"_pragma": append([]string{"journal_mode(WAL)"}, common["_pragma"]...), "_txlock": {"immediate"}}
+	wq := url.Values{"_pragma": append([]string{"journal_mode(WAL)", fmt.Sprintf("wal_autocheckpoint(%d)", checkpointBackstop)},
+		common["_pragma"]...), "_txlock": {"immediate"}}
+	cq := url.Values{"_pragma": common["_pragma"]}
 	rq := url.Values{"_pragma": append([]string{"query_only(1)"}, common["_pragma"]...)}
 
 	w, err = sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		return nil, nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
@@ -225,13 +228,13 @@ func openSQLite(path string, readConns int) (w, r *sql.DB, err error) {
 	// Switch to WAL before any reader connects.
 	if err := w.Ping(); err != nil {
 		w.Close()
-		return nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		return nil, nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 
 	r, err = sql.Open("sqlite", path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()
-		return nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		return nil, nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 	if readConns <= 0 {
 		readConns = max(4, 2*runtime.GOMAXPROCS(0))
@@ -239,7 +242,17 @@ func openSQLite(path string, readConns int) (w, r *sql.DB, err error) {
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	r.SetConnMaxIdleTime(5 * time.Minute)
-	return w, r, nil
+
+	c, err := sql.Open("sqlite", path+"?"+cq.Encode())
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, nil, nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	c.SetConnMaxIdleTime(0)
+	return w, r, startCheckpointer(c), nil
 }
 
 func openPostgres(dsn string, maxConns int) (*sql.DB, *pgx.ConnConfig, error) {
@@ -290,6 +303,9 @@ func (s *Store) Close() error {
 		s.batch.close()
 	}
 	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+	}
 	if s.rdb != s.wdb {
 		errs = append(errs, s.rdb.Close())
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -39,7 +40,8 @@ import (
 
 // AppendOutbox appends events with multi-row INSERTs and returns their
 // sequence numbers, in the order given. A zero CreatedAt is set to the
-// store's clock. ErrConflict when an event id is taken. In PostgreSQL the
+// store's clock. Event ids are the producer's to keep unique: the store
+// does not index them. In PostgreSQL the
 // first append of a transaction takes the outbox lock (see above) and
 // sends a notification, delivered at commit, that wakes WaitOutbox on
 // every node.
@@ -77,31 +79,31 @@ func (t *txn) appendOutbox(ctx context.Context, q querier, events []store.Outbox
 			return nil, err
 		}
 	}
-	bySeq := make(map[string]int64, len(events))
+	// Rows get increasing seqs in VALUES order, and no other transaction
+	// appends meanwhile (one writer; the outbox lock), so the returned
+	// seqs in ascending order are the events' in the order given.
+	seqs := make([]int64, 0, len(events))
 	err := t.insertMany(ctx, q, "INSERT INTO outbox (id, type, user_id, session_id, payload, created_at) VALUES ",
-		" RETURNING id, seq", 6, len(events), func(i int, b *rowsBuilder) {
+		" RETURNING seq", 6, len(events), func(i int, b *rowsBuilder) {
 			e := events[i]
 			if e.CreatedAt.IsZero() {
 				e.CreatedAt = t.s.now()
 			}
 			b.row(e.ID, e.Type, e.UserID, e.SessionID, nullBlob(e.Payload), t.s.d.timeVal(e.CreatedAt))
 		}, func(rows *sql.Rows) error {
-			var id string
 			var seq int64
-			if err := rows.Scan(&id, &seq); err != nil {
-				return err
-			}
-			bySeq[id] = seq
-			return nil
+			err := rows.Scan(&seq)
+			seqs = append(seqs, seq)
+			return err
 		})
 	if err != nil {
 		return nil, err
 	}
-	t.appended = true
-	seqs := make([]int64, len(events))
-	for i, e := range events {
-		seqs[i] = bySeq[e.ID]
+	if len(seqs) != len(events) {
+		return nil, fmt.Errorf("%d sequence numbers for %d events", len(seqs), len(events))
 	}
+	slices.Sort(seqs)
+	t.appended = true
 	return seqs, nil
 }
 

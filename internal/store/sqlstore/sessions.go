@@ -100,8 +100,8 @@ func (t *txn) RevokeSession(ctx context.Context, id string, at time.Time, reason
 // returns how many it revoked: one statement per chunk of at most 500 ids.
 func (t *txn) RevokeSessionsOfUsers(ctx context.Context, userIDs []string, at time.Time, reason string) (int, error) {
 	return t.updateByIDs(ctx, "revoke sessions of users",
-		"UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE revoked_at IS NULL AND user_id IN %s",
-		userIDs, t.s.d.timeVal(at), reason)
+		"UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE revoked_at IS NULL AND %s",
+		"user_id", userIDs, t.s.d.timeVal(at), reason)
 }
 
 // changeOne runs update, a conditional UPDATE of the row of table whose id

@@ -104,8 +104,8 @@ func (t *txn) RevokeRefreshTokensOfSession(ctx context.Context, sessionID string
 // returns how many: one statement per chunk of at most 500 ids.
 func (t *txn) RevokeRefreshTokensOfUsers(ctx context.Context, userIDs []string, at time.Time, reason string) (int, error) {
 	return t.updateByIDs(ctx, "revoke refresh tokens of users",
-		"UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3 WHERE revoked_at IS NULL AND user_id IN %s",
-		userIDs, t.s.d.timeVal(at), reason)
+		"UPDATE refresh_tokens SET revoked_at = $2, revoked_reason = $3 WHERE revoked_at IS NULL AND %s",
+		"user_id", userIDs, t.s.d.timeVal(at), reason)
 }
 
 // DeleteExpiredRefreshTokens removes at most limit tokens that expired, or

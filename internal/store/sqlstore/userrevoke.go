@@ -12,8 +12,8 @@ import (
 // refreshTokensToo, refreshTokensValidFromDateTime the same way. It returns
 // each existing user's previous signInSessionsValidFromDateTime (the zero
 // time when it was unset); unknown ids are absent from the map. Set-based,
-// per chunk of at most 500 ids: in PostgreSQL one UPDATE … FROM (the rows
-// locked FOR UPDATE) … RETURNING the old value; in SQLite, whose RETURNING
+// per chunk of at most 500 ids: in PostgreSQL one UPDATE … FROM (the old
+// rows) … RETURNING the old value; in SQLite, whose RETURNING
 // sees only new values, a SELECT and an UPDATE in the same write
 // transaction (no other writer can come between them).
 func (t *txn) AdvanceSignInSessionsValidFrom(ctx context.Context, userIDs []string, at time.Time, refreshTokensToo bool) (map[string]time.Time, error) {
@@ -22,11 +22,18 @@ func (t *txn) AdvanceSignInSessionsValidFrom(ctx context.Context, userIDs []stri
 			THEN $2 ELSE sign_in_sessions_valid_from END,
 		refresh_tokens_valid_from = CASE WHEN $3 AND (refresh_tokens_valid_from IS NULL OR refresh_tokens_valid_from < $2)
 			THEN ` + d.timeParam("$2") + ` ELSE refresh_tokens_valid_from END`
+	// Read committed (a write of its own) must lock the rows it reads the
+	// old values from; InTx is serializable, where a concurrent change to
+	// them fails the UPDATE (and InTx runs again), so it reads them plainly.
+	lock := " FOR UPDATE"
+	if t.tx != nil {
+		lock = ""
+	}
 	pgUpdate := `UPDATE users SET ` + set + `
-		FROM (SELECT id AS old_id, sign_in_sessions_valid_from AS prev FROM users WHERE id IN ` + d.idSet("$1") + ` FOR UPDATE) o
+		FROM (SELECT id AS old_id, sign_in_sessions_valid_from AS prev FROM users WHERE ` + d.inIDs("id", "$1") + lock + `) o
 		WHERE users.id = o.old_id RETURNING users.id, o.prev`
-	liteSelect := `SELECT id, sign_in_sessions_valid_from FROM users WHERE id IN ` + d.idSet("$1")
-	liteUpdate := `UPDATE users SET ` + set + ` WHERE id IN ` + d.idSet("$1")
+	liteSelect := `SELECT id, sign_in_sessions_valid_from FROM users WHERE ` + d.inIDs("id", "$1")
+	liteUpdate := `UPDATE users SET ` + set + ` WHERE ` + d.inIDs("id", "$1")
 
 	prev := make(map[string]time.Time, len(userIDs))
 	scanPrev := func(rows *sql.Rows) error {
@@ -41,7 +48,7 @@ func (t *txn) AdvanceSignInSessionsValidFrom(ctx context.Context, userIDs []stri
 	err := t.write(ctx, func(q querier) error {
 		clear(prev) // the write may run again after a serialization failure
 		return chunks(userIDs, func(chunk []string) error {
-			ids := idList(chunk)
+			ids := d.idsArg(chunk)
 			if d == postgresDialect {
 				return queryEach(ctx, q, pgUpdate, []any{ids, d.timeVal(at), refreshTokensToo}, scanPrev)
 			}
