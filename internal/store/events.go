@@ -7,8 +7,8 @@ import (
 
 // This file holds the durable event machinery: the audit log, the outbox
 // (the single source of every event), per-consumer cursors and delivery
-// queues, bulk revocation timestamps, and revocation jobs. All but
-// Revocations are part of Tx. Bulk appends take any number of items and
+// queues, bulk revocation timestamps, and revocation jobs; all are part of
+// Tx. Bulk appends take any number of items and
 // write them set-based (multi-row statements), in the caller's
 // transaction.
 
@@ -66,7 +66,8 @@ type OutboxEvent struct {
 type Outbox interface {
 	// AppendOutbox appends events (bulk) and returns their sequence
 	// numbers, in the order given. A zero CreatedAt is set from the
-	// store's clock; ErrConflict when an event id is taken.
+	// store's clock. Event ids are the producer's to keep unique (random
+	// UUIDs): the store does not check them.
 	AppendOutbox(ctx context.Context, events ...OutboxEvent) ([]int64, error)
 	// ListOutbox returns up to limit events (limit ≤ 0: 100) with Seq >
 	// after, in Seq order.
@@ -201,8 +202,9 @@ type Receipt struct {
 // Revocations stores revocation jobs, their per-target results and
 // receipts.
 type Revocations interface {
-	// CreateRevocation inserts r; ErrConflict when (CreatedByID,
-	// IdempotencyKey) is taken.
+	// CreateRevocation inserts r; ErrConflict when the id or, for a
+	// non-empty IdempotencyKey, (CreatedByID, IdempotencyKey) is taken. A
+	// zero CreatedAt is set from the store's clock.
 	CreateRevocation(ctx context.Context, r Revocation) error
 	// GetRevocation returns a job, or ErrNotFound.
 	GetRevocation(ctx context.Context, id string) (Revocation, error)
@@ -211,14 +213,20 @@ type Revocations interface {
 	GetRevocationByIdempotencyKey(ctx context.Context, createdByID, key string) (Revocation, error)
 	// UpdateRevocation is the atomic read-modify-write of a job.
 	UpdateRevocation(ctx context.Context, id string, fn func(Revocation) (Revocation, error)) (Revocation, error)
-	// ListRevocationsByStatus lists jobs in a state (for resuming).
+	// ListRevocationsByStatus lists jobs in a state (for resuming), oldest
+	// (CreatedAt, then ID) first.
 	ListRevocationsByStatus(ctx context.Context, status string) ([]Revocation, error)
 	// AddRevocationResults inserts per-target outcomes (bulk); a repeated
-	// (RevocationID, UserID) replaces the earlier outcome.
+	// (RevocationID, UserID) replaces the earlier outcome (within one call
+	// the last wins). A zero At is set from the store's clock; ErrNotFound
+	// when a RevocationID names no job.
 	AddRevocationResults(ctx context.Context, rs ...RevocationResult) error
-	// ListRevocationResults pages a job's outcomes ("" outcome = all).
+	// ListRevocationResults pages a job's outcomes ("" outcome = all), by
+	// UserID unless q.OrderBy says otherwise; q.Filter may use userId,
+	// outcome and at.
 	ListRevocationResults(ctx context.Context, revocationID, outcome string, q Query) (Page[RevocationResult], error)
-	// PutReceipt creates or updates a receipt.
+	// PutReceipt creates or replaces the receipt of (RevocationID,
+	// StreamID); ErrNotFound when the job does not exist.
 	PutReceipt(ctx context.Context, r Receipt) error
 	// ListReceipts lists a job's receipts ordered by stream id.
 	ListReceipts(ctx context.Context, revocationID string) ([]Receipt, error)

@@ -399,6 +399,7 @@ type Tx interface {
 	Cursors
 	Deliveries
 	UserRevocation
+	Revocations
 }
 
 // Store is a storage backend. Its own methods run each in their own

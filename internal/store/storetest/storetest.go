@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Cursors", testCursors},
 		{"Deliveries", testDeliveries},
 		{"UserRevocation", testUserRevocation},
+		{"Revocations", testRevocations},
 		{"Transactions", testTransactions},
 		{"Concurrency", testConcurrency},
 		{"Filters", testFilters},
