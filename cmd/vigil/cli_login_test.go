@@ -108,7 +108,11 @@ func deviceLogin(t *testing.T, srv *liveServer, env []string, args ...string) st
 		approved = true
 		b := newBrowser(t)
 		p := b.get(m[1])
-		p = b.submit(p, url.Values{"action": {"code"}})
+		code := p.url.Query().Get("user_code")
+		if code == "" || !strings.Contains(said.String(), "enter the code "+code) {
+			t.Fatalf("login printed no code matching %s:\n%s", m[1], said.String())
+		}
+		p = b.submit(p, url.Values{"user_code": {code}, "action": {"code"}})
 		if strings.Contains(p.body, `name="password"`) {
 			p = b.submit(p, url.Values{"username": {srv.boot.Admin.UserPrincipalName}, "password": {srv.boot.Admin.Password}})
 		}
