@@ -160,6 +160,18 @@ func TestCLIDeviceLogin(t *testing.T) {
 	vigil(t, env, nil, "users", "list", "--top", "2").want(t, 0, "")
 	vigil(t, env, nil, "revocations", "get", "x").want(t, exitAuth, "vigil login --resource vigil")
 
+	// A second sign-in adds a Vigil API token to the same login.
+	said = deviceLogin(t, srv, env, "--resource", "vigil")
+	if !strings.Contains(said, "(vigil API)") {
+		t.Fatalf("login --resource vigil said:\n%s", said)
+	}
+	r = vigil(t, env, nil, "whoami", "-o", "jsonl")
+	if who := jsonLines(t, r.stdout); len(who) != 2 || who[1]["resource"] != "https://graph.microsoft.com" && who[0]["resource"] != "api://vigil" {
+		t.Fatalf("whoami after the second login %q", r.stdout)
+	}
+	// Authenticated now: an unknown revocation is a failed target, not 3.
+	vigil(t, env, nil, "revocations", "get", "00000000-0000-4000-8000-999999999999").want(t, exitPartial, "")
+
 	// An expired access token is refreshed with the refresh token, which
 	// rotates.
 	cache := filepath.Join(configHome(env), "vigil", "credentials.json")
