@@ -50,6 +50,10 @@ type AuditEntry struct {
 	Targets       []AuditTarget
 	// Details are additionalDetails key/value pairs.
 	Details []KeyValue
+
+	// initiatedBy, when set, is Initiator.InitiatedBy() computed once for
+	// many entries.
+	initiatedBy []byte
 }
 
 // AuditTarget is a Graph targetResource.
@@ -80,6 +84,11 @@ type KeyValue struct {
 // new value: a JSON array text, e.g. JSONValue("a") is `["a"]` and
 // JSONValue() is `[]`. Times are written in RFC 3339, UTC, to the second.
 func JSONValue(values ...any) string {
+	if len(values) == 1 {
+		if t, ok := values[0].(time.Time); ok { // the hot path: no escaping needed
+			return `["` + t.UTC().Format(time.RFC3339) + `"]`
+		}
+	}
 	out := make([]any, 0, len(values))
 	for _, v := range values {
 		if t, ok := v.(time.Time); ok {
@@ -91,27 +100,33 @@ func JSONValue(values ...any) string {
 	return string(b)
 }
 
+// targetJSON is Graph's targetResource as stored.
+type targetJSON struct {
+	ID                 string             `json:"id"`
+	DisplayName        *string            `json:"displayName"`
+	Type               string             `json:"type"`
+	UserPrincipalName  *string            `json:"userPrincipalName"`
+	GroupType          *string            `json:"groupType"`
+	ModifiedProperties []ModifiedProperty `json:"modifiedProperties"`
+}
+
 // Record renders e as a store.AuditRecord with the given id.
 func (e AuditEntry) Record(id string) store.AuditRecord {
-	targets := make([]map[string]any, 0, len(e.Targets))
-	ids := make([]string, 0, len(e.Targets))
-	for _, t := range e.Targets {
+	targets := make([]targetJSON, len(e.Targets))
+	ids := make([]string, len(e.Targets))
+	for i, t := range e.Targets {
 		mods := t.ModifiedProperties
 		if mods == nil {
 			mods = []ModifiedProperty{}
 		}
-		targets = append(targets, map[string]any{
-			"id": t.ID, "displayName": nullable(t.DisplayName), "type": t.Type,
-			"userPrincipalName": nullable(t.UserPrincipalName), "groupType": nil,
-			"modifiedProperties": mods,
-		})
-		ids = append(ids, t.ID)
+		targets[i] = targetJSON{ID: t.ID, DisplayName: optional(t.DisplayName), Type: t.Type, UserPrincipalName: optional(t.UserPrincipalName), ModifiedProperties: mods}
+		ids[i] = t.ID
 	}
 	details := e.Details
 	if details == nil {
 		details = []KeyValue{}
 	}
-	tb, _ := json.Marshal(targets)
+	tb, _ := json.Marshal(targets) // strings only
 	db, _ := json.Marshal(details)
 	r := store.AuditRecord{
 		ID:                  id,
@@ -122,10 +137,13 @@ func (e AuditEntry) Record(id string) store.AuditRecord {
 		OperationType:       e.OperationType,
 		Result:              "success",
 		LoggedByService:     LoggedByCoreDirectory,
-		InitiatedBy:         e.Initiator.InitiatedBy(),
+		InitiatedBy:         e.initiatedBy,
 		TargetResources:     tb,
 		AdditionalDetails:   db,
 		TargetIDs:           ids,
+	}
+	if r.InitiatedBy == nil {
+		r.InitiatedBy = e.Initiator.InitiatedBy()
 	}
 	if p := e.Initiator.Principal; p != nil {
 		if p.Kind == authz.Delegated {
@@ -135,6 +153,14 @@ func (e AuditEntry) Record(id string) store.AuditRecord {
 		}
 	}
 	return r
+}
+
+// optional maps "" to nil (JSON null), as Graph writes absent strings.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // SystemDisplayName is the app display name of changes the system makes on

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -34,28 +35,50 @@ func benchUsers(b *testing.B) int {
 }
 
 // eachBackend runs fn as sub-benchmarks on SQLite and, when configured,
-// PostgreSQL.
-func eachBackend(b *testing.B, fn func(b *testing.B, st *sqlstore.Store)) {
-	b.Run("sqlite", func(b *testing.B) { fn(b, sqltest.SQLite(b)) })
-	b.Run("postgres", func(b *testing.B) { fn(b, sqltest.Postgres(b)) })
+// PostgreSQL, each on a store holding n seeded users (see seed).
+func eachBackend(b *testing.B, n int, fn func(b *testing.B, st *sqlstore.Store)) {
+	b.Run("sqlite", func(b *testing.B) {
+		// Seed, then reopen: closing checkpoints the seed's write-ahead
+		// log, which would otherwise be copied into the database by the
+		// background checkpointer while the benchmark runs.
+		dsn := "sqlite://" + filepath.Join(b.TempDir(), "bench.db")
+		st, err := sqlstore.Open(context.Background(), dsn, quiet)
+		if err != nil {
+			b.Fatal(err)
+		}
+		seed(b, st, "bench", n)
+		if err := st.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if st, err = sqlstore.Open(context.Background(), dsn, quiet); err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		fn(b, st)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		st := sqltest.Postgres(b)
+		seed(b, st, "bench", n)
+		fn(b, st)
+	})
 }
 
 // BenchmarkBulkRevocation revokes every user of a population selected by
-// a filter, in one job: per user T moves, the session and refresh token are
+// a filter (department eq 'bench', answered from an index in id order), in
+// one job: per user T moves, the session and refresh token are
 // revoked, and an audit record, an outbox event and a result are written.
 // Issue 4's targets at 100,000 users: ≤ 5 s on SQLite, ≤ 10 s on
 // PostgreSQL (the s/job metric).
 func BenchmarkBulkRevocation(b *testing.B) {
 	n := benchUsers(b)
-	eachBackend(b, func(b *testing.B, st *sqlstore.Store) {
-		seed(b, st, "bench", n)
+	eachBackend(b, n, func(b *testing.B, st *sqlstore.Store) {
 		ctx := context.Background()
 		c := &clock{t: t0}
 		svc := &Service{Store: st, Now: c.Now, WorkerID: "bench"}
 		b.ResetTimer()
 		for range b.N {
 			c.Advance(time.Second)
-			job, _, err := svc.Submit(ctx, bulkApp, Request{Filter: "startsWith(userPrincipalName,'bench-')"}, "")
+			job, _, err := svc.Submit(ctx, bulkApp, Request{Filter: "department eq 'bench'"}, "")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -76,8 +99,7 @@ func BenchmarkBulkRevocation(b *testing.B) {
 // reporting latency percentiles. Issue 4's target: p99 ≤ 20 ms on SQLite.
 func BenchmarkRevokeUser(b *testing.B) {
 	const users, concurrency = 2000, 32
-	eachBackend(b, func(b *testing.B, st *sqlstore.Store) {
-		seed(b, st, "one", users)
+	eachBackend(b, users, func(b *testing.B, st *sqlstore.Store) {
 		ctx := context.Background()
 		svc := &Service{Store: st}
 		lat := make([]time.Duration, b.N)
@@ -97,7 +119,7 @@ func BenchmarkRevokeUser(b *testing.B) {
 						return
 					}
 					start := time.Now()
-					if _, err := svc.RevokeUser(ctx, bulkApp, fmt.Sprintf("one-%07d@contoso.com", rng.IntN(users)), Options{}); err != nil {
+					if _, err := svc.RevokeUser(ctx, bulkApp, fmt.Sprintf("bench-%07d@contoso.com", rng.IntN(users)), Options{}); err != nil {
 						b.Error(err)
 						return
 					}

@@ -25,9 +25,11 @@ import (
 //     account-disabled and session-revoked with the same Txn, as SSF 1.0
 //     §4.1.3 allows).
 //
-// RevokedAt, Reason, Sessions and InitiatedBy make the payload a superset
-// of internal/session's SessionRevoked, so the back-channel logout worker
-// reads session-revoked events from either producer.
+// RevokedAt, Reason and Sessions make the payload a superset of
+// internal/session's SessionRevoked, so the back-channel logout worker
+// reads session-revoked events from either producer. (Its initiatedBy is
+// left out: who asked is in the audit record with the same correlation id,
+// and repeating 200 bytes on every event of a bulk revocation costs.)
 type Event struct {
 	// Type is the event type URI (ssf.Event…).
 	Type string `json:"type"`
@@ -46,7 +48,7 @@ type Event struct {
 	EventTimestamp   int64                `json:"eventTimestamp"`
 	ReasonAdmin      map[string]string    `json:"reasonAdmin,omitempty"`
 	// Body is the SET event payload (the value under events[Type]).
-	Body json.RawMessage `json:"event"`
+	Body json.RawMessage `json:"event,omitempty"`
 
 	// RevokedAt is when sessions and tokens were revoked (the time
 	// written to their RevokedAt), to the microsecond.
@@ -58,8 +60,6 @@ type Event struct {
 	// gone afterwards); otherwise consumers look up the user's sessions
 	// revoked at RevokedAt.
 	Sessions []EndedSession `json:"sessions,omitempty"`
-	// InitiatedBy is Graph's auditActivityInitiator of the initiator.
-	InitiatedBy json.RawMessage `json:"initiatedBy,omitempty"`
 }
 
 // EventSubject identifies the subject of an Event.
@@ -82,9 +82,10 @@ type eventCtx struct {
 	txn, revocationID, reason string
 	cause                     Cause
 	in                        Initiator
-	initiatedBy               json.RawMessage
+	initiatedBy               json.RawMessage // of in, for audit records
 	at                        time.Time
 	newID                     func() string
+	bodies                    map[string]json.RawMessage // by type and entity
 }
 
 func (c *eventCtx) reasonAdmin() map[string]string {
@@ -96,8 +97,7 @@ func (c *eventCtx) reasonAdmin() map[string]string {
 
 // event builds one outbox event of type typ about u (and session sid, when
 // not "") whose SET payload is body.
-func (c *eventCtx) event(typ string, u store.User, sid string, ended []EndedSession, body any) store.OutboxEvent {
-	b, _ := json.Marshal(body) // ssf types: strings, ints, maps of strings
+func (c *eventCtx) event(typ string, u store.User, sid string, ended []EndedSession, body json.RawMessage) store.OutboxEvent {
 	subj := EventSubject{UserID: u.ID, UserPrincipalName: u.UserPrincipalName, SessionID: sid}
 	if u.Mail != nil {
 		subj.Email = *u.Mail
@@ -105,31 +105,67 @@ func (c *eventCtx) event(typ string, u store.User, sid string, ended []EndedSess
 	p := Event{
 		Type: typ, Txn: c.txn, RevocationID: c.revocationID, Cause: c.cause.String(), Subject: subj,
 		InitiatingEntity: c.in.entity(u.ID), EventTimestamp: c.at.Unix(), ReasonAdmin: c.reasonAdmin(),
-		Body: b, RevokedAt: c.at, Reason: c.reason, Sessions: ended, InitiatedBy: c.initiatedBy,
+		RevokedAt: c.at, Reason: c.reason, Sessions: ended,
 	}
-	payload, _ := json.Marshal(p)
-	return store.OutboxEvent{ID: c.newID(), Type: typ, UserID: u.ID, SessionID: sid, Payload: payload, CreatedAt: c.at}
+	return store.OutboxEvent{ID: c.newID(), Type: typ, UserID: u.ID, SessionID: sid, Payload: marshalEvent(p, body), CreatedAt: c.at}
 }
 
-func (c *eventCtx) caep(userID string) ssf.CAEPCommon {
-	return ssf.CAEPCommon{EventTimestamp: c.at.Unix(), InitiatingEntity: c.in.entity(userID), ReasonAdmin: c.reasonAdmin()}
+// marshalEvent renders p with body as its Body. body is JSON this package
+// marshalled, so it is appended as it is (json.Marshal would re-validate
+// and compact it for every event).
+func marshalEvent(p Event, body json.RawMessage) []byte {
+	b, _ := json.Marshal(p) // strings, numbers and times; Body empty, so omitted
+	b = append(b[:len(b)-1], `,"event":`...)
+	b = append(b, body...)
+	return append(b, '}')
+}
+
+// body returns the SET payload of an event of type typ about userID. The
+// payloads of one call differ only by initiating entity, so each is
+// marshalled once.
+func (c *eventCtx) body(typ, userID string) json.RawMessage {
+	entity := c.in.entity(userID)
+	key := typ + " " + string(entity)
+	if b, ok := c.bodies[key]; ok {
+		return b
+	}
+	common := ssf.CAEPCommon{EventTimestamp: c.at.Unix(), InitiatingEntity: entity, ReasonAdmin: c.reasonAdmin()}
+	var v any
+	switch typ {
+	case ssf.EventAccountDisabled:
+		v = ssf.AccountDisabled{}
+	case ssf.EventAccountEnabled:
+		v = ssf.AccountEnabled{}
+	case ssf.EventAccountPurged:
+		v = ssf.AccountPurged{}
+	case ssf.EventCredentialChange:
+		v = ssf.CredentialChange{CAEPCommon: common, CredentialType: ssf.CredentialPassword, ChangeType: ssf.ChangeUpdate}
+	default:
+		v = ssf.SessionRevoked{CAEPCommon: common}
+	}
+	b, _ := json.Marshal(v) // ssf types: strings, ints, maps of strings
+	if c.bodies == nil {
+		c.bodies = map[string]json.RawMessage{}
+	}
+	c.bodies[key] = b
+	return b
 }
 
 // events returns the outbox events of c.cause for user u: the cause's own
 // event and, when sessions were revoked as a consequence, a CAEP
 // session-revoked sharing its txn.
 func (c *eventCtx) events(u store.User, ended []EndedSession) []store.OutboxEvent {
-	revoked := c.event(ssf.EventSessionRevoked, u, "", ended, ssf.SessionRevoked{CAEPCommon: c.caep(u.ID)})
+	own := func(typ string) store.OutboxEvent { return c.event(typ, u, "", nil, c.body(typ, u.ID)) }
+	revoked := c.event(ssf.EventSessionRevoked, u, "", ended, c.body(ssf.EventSessionRevoked, u.ID))
 	switch c.cause {
 	case CauseAccountDisabled:
-		return []store.OutboxEvent{c.event(ssf.EventAccountDisabled, u, "", nil, ssf.AccountDisabled{}), revoked}
+		return []store.OutboxEvent{own(ssf.EventAccountDisabled), revoked}
 	case CauseAccountEnabled:
-		return []store.OutboxEvent{c.event(ssf.EventAccountEnabled, u, "", nil, ssf.AccountEnabled{})}
+		return []store.OutboxEvent{own(ssf.EventAccountEnabled)}
 	case CauseUserDeleted:
-		return []store.OutboxEvent{c.event(ssf.EventAccountPurged, u, "", nil, ssf.AccountPurged{}), revoked}
+		return []store.OutboxEvent{own(ssf.EventAccountPurged), revoked}
 	case CausePasswordChanged:
-		cc := ssf.CredentialChange{CAEPCommon: c.caep(u.ID), CredentialType: ssf.CredentialPassword, ChangeType: ssf.ChangeUpdate}
-		return []store.OutboxEvent{c.event(ssf.EventCredentialChange, u, "", nil, cc), revoked}
+		return []store.OutboxEvent{own(ssf.EventCredentialChange), revoked}
 	}
 	return []store.OutboxEvent{revoked}
 }
@@ -137,5 +173,5 @@ func (c *eventCtx) events(u store.User, ended []EndedSession) []store.OutboxEven
 // sessionEvent is the CAEP session-revoked of one ended session.
 func (c *eventCtx) sessionEvent(u store.User, s store.Session) store.OutboxEvent {
 	ended := []EndedSession{{ID: s.ID, ClientIDs: s.ClientIDs}}
-	return c.event(ssf.EventSessionRevoked, u, s.ID, ended, ssf.SessionRevoked{CAEPCommon: c.caep(u.ID)})
+	return c.event(ssf.EventSessionRevoked, u, s.ID, ended, c.body(ssf.EventSessionRevoked, u.ID))
 }

@@ -10,15 +10,17 @@ import (
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
-// seedUser is user i of a seeded population: user, one live session and
-// one refresh token, ids derived from prefix and i.
+// seedUser is user i of a seeded population: user (in the department
+// named prefix), one live session and one refresh token, ids derived from
+// prefix and i.
 func seedUser(prefix string, i int) (store.User, store.Session, store.RefreshToken) {
 	id := fmt.Sprintf("%s-%07d", prefix, i)
+	dept := prefix
 	at := t0.Add(-30 * time.Minute)
 	u := store.User{
 		ID: id, UserPrincipalName: id + "@contoso.com", DisplayName: "User " + id, AccountEnabled: true,
 		CreatedDateTime: t0.Add(-time.Hour), SignInSessionsValidFrom: t0.Add(-time.Hour), RefreshTokensValidFrom: t0.Add(-time.Hour),
-		BusinessPhones: []string{},
+		BusinessPhones: []string{}, Department: &dept,
 	}
 	s := store.Session{ID: "s-" + id, UserID: id, CreatedAt: at, AuthTime: at, LastActiveAt: at, ClientIDs: []string{"client-1"}}
 	h := sha256.Sum256([]byte(s.ID))

@@ -24,6 +24,7 @@ type Store interface {
 	store.Users
 	store.Groups
 	store.Members
+	store.RoleAssignments
 	store.Sessions
 	store.Revocations
 }
@@ -44,7 +45,7 @@ type Service struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// NewID returns new ids (revocations, audit records, events); nil
-	// means random v4 UUIDs.
+	// means time-ordered version 7 UUIDs.
 	NewID func() string
 	// Logger receives job progress and failures; nil discards.
 	Logger *slog.Logger
@@ -94,7 +95,7 @@ func (s *Service) newID() string {
 	if s.NewID != nil {
 		return s.NewID()
 	}
-	return uuid.NewString()
+	return newTimeOrderedID()
 }
 
 func (s *Service) logger() *slog.Logger {
@@ -162,17 +163,24 @@ func userByKey(ctx context.Context, tx store.Users, key string) (store.User, err
 	return u, nil
 }
 
-// facts reads authz target facts in a transaction (authz.TargetFacts).
-type facts struct{ tx jobTx }
+// factsReader is where authorization reads a target's facts: a
+// transaction, or the store's read pool.
+type factsReader interface {
+	EffectiveRoleIDs(ctx context.Context, userID string) ([]string, error)
+	ListMemberOf(ctx context.Context, memberID string, transitive bool, q store.Query) (store.Page[store.Group], error)
+}
+
+// facts reads authz target facts (authz.TargetFacts).
+type facts struct{ r factsReader }
 
 func (f facts) EffectiveRoles(ctx context.Context, userID string) ([]string, error) {
-	return f.tx.EffectiveRoleIDs(ctx, userID)
+	return f.r.EffectiveRoleIDs(ctx, userID)
 }
 
 func (f facts) IsRoleAssignableGroupMember(ctx context.Context, userID string) (bool, error) {
 	q := store.Query{Top: 500}
 	for {
-		p, err := f.tx.ListMemberOf(ctx, userID, false, q)
+		p, err := f.r.ListMemberOf(ctx, userID, false, q)
 		if err != nil {
 			return false, err
 		}
@@ -189,12 +197,13 @@ func (f facts) IsRoleAssignableGroupMember(ctx context.Context, userID string) (
 }
 
 // authorize decides whether in may revoke the sessions of userID, reading
-// the target's facts in tx only when needed. The system is always allowed.
-func authorize(ctx context.Context, tx jobTx, in Initiator, userID string) (authz.Decision, error) {
+// the target's facts from r only when needed. The system is always
+// allowed.
+func authorize(ctx context.Context, r factsReader, in Initiator, userID string) (authz.Decision, error) {
 	if in.Principal == nil {
 		return authz.Decision{Allowed: true, Reason: "allowed: the system"}, nil
 	}
-	d, err := authz.CanActOnUserID(ctx, facts{tx}, in.Principal, authz.ActionRevokeSessions, userID)
+	d, err := authz.CanActOnUserID(ctx, facts{r}, in.Principal, authz.ActionRevokeSessions, userID)
 	if err != nil {
 		return authz.Decision{}, fmt.Errorf("revocation: authorize: %w", err)
 	}
@@ -213,43 +222,54 @@ func createdBy(in Initiator) []byte { return in.InitiatedBy() }
 // caller is the user, else CauseAdminRevoke) and a completed revocation
 // resource with one "revoked" result, which it returns. Errors: ErrNotFound
 // (unknown user), ErrForbidden (message: the reason).
+//
+// The user and the facts authorization needs are read before the
+// transaction, from the store's read pool, so SQLite's single writer does
+// only the writes: a revocation racing a role change is decided on the
+// roles of a few milliseconds earlier, as a request that came a little
+// sooner would have been.
 func (s *Service) RevokeUser(ctx context.Context, in Initiator, idOrUPN string, opts Options) (store.Revocation, error) {
+	u, err := userByKey(ctx, s.Store, idOrUPN)
+	if err != nil {
+		return store.Revocation{}, err
+	}
+	d, err := authorize(ctx, s.Store, in, u.ID)
+	if err != nil {
+		return store.Revocation{}, err
+	}
+	if !d.Allowed {
+		return store.Revocation{}, refuse(ErrForbidden, "%s", d.Reason)
+	}
+	cause := CauseAdminRevoke
+	if in.self(u.ID) {
+		cause = CauseSelfRevoke
+	}
 	now := s.now().Truncate(time.Microsecond)
 	id := s.newID()
-	var out store.Revocation
-	err := s.inTx(ctx, func(tx jobTx) error {
-		u, err := userByKey(ctx, tx, idOrUPN)
+	sel, _ := json.Marshal(jobSpec{UserIDs: []string{u.ID}, Initiator: in})
+	out := store.Revocation{
+		ID: id, Status: store.RevocationCompleted, Selector: sel, ValidFrom: now,
+		Targeted: 1, Revoked: 1, Reason: opts.Reason, CreatedBy: createdBy(in), CreatedByID: in.ObjectID(),
+		CreatedAt: now, StartedAt: &now, CompletedAt: &now,
+	}
+	opts.RevocationID = id
+	err = s.inTx(ctx, func(tx jobTx) error {
+		prev, err := applyUsers(ctx, tx, in, cause, []store.User{u}, now, opts, s.newID)
 		if err != nil {
 			return err
 		}
-		d, err := authorize(ctx, tx, in, u.ID)
-		if err != nil {
-			return err
-		}
-		if !d.Allowed {
-			return refuse(ErrForbidden, "%s", d.Reason)
-		}
-		cause := CauseAdminRevoke
-		if in.self(u.ID) {
-			cause = CauseSelfRevoke
-		}
-		o := opts
-		o.RevocationID = id
-		if _, err := applyUsers(ctx, tx, in, cause, []store.User{u}, now, o, s.newID); err != nil {
-			return err
-		}
-		sel, _ := json.Marshal(jobSpec{UserIDs: []string{u.ID}, Initiator: in})
-		out = store.Revocation{
-			ID: id, Status: store.RevocationCompleted, Selector: sel, ValidFrom: now,
-			Targeted: 1, Revoked: 1, Reason: opts.Reason, CreatedBy: createdBy(in), CreatedByID: in.ObjectID(),
-			CreatedAt: now, StartedAt: &now, CompletedAt: &now,
+		if len(prev) == 0 { // deleted since it was read
+			return refuse(ErrNotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", idOrUPN)
 		}
 		if err := tx.CreateRevocation(ctx, out); err != nil {
 			return fmt.Errorf("revocation: create: %w", err)
 		}
 		return tx.AddRevocationResults(ctx, store.RevocationResult{RevocationID: id, UserID: u.ID, Outcome: OutcomeRevoked, At: now})
 	})
-	return out, err
+	if err != nil {
+		return store.Revocation{}, err
+	}
+	return out, nil
 }
 
 // RevokeSession ends one SSO session (DELETE /vigil/v1/sessions/{sid}):
@@ -262,31 +282,33 @@ func (s *Service) RevokeUser(ctx context.Context, in Initiator, idOrUPN string, 
 // revocation that revoked nothing (Revoked 0, Failed 1 with the detail
 // "session already ended"). Errors: ErrNotFound, ErrForbidden.
 func (s *Service) RevokeSession(ctx context.Context, in Initiator, sid string, opts Options) (store.Revocation, error) {
+	sess, err := s.Store.GetSession(ctx, sid)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Revocation{}, refuse(ErrNotFound, "Session '%s' does not exist.", sid)
+	}
+	if err != nil {
+		return store.Revocation{}, fmt.Errorf("revocation: get session: %w", err)
+	}
+	d, err := authorize(ctx, s.Store, in, sess.UserID)
+	if err != nil {
+		return store.Revocation{}, err
+	}
+	if !d.Allowed {
+		return store.Revocation{}, refuse(ErrForbidden, "%s", d.Reason)
+	}
 	now := s.now().Truncate(time.Microsecond)
 	id := s.newID()
+	sel, _ := json.Marshal(jobSpec{SessionIDs: []string{sid}, Initiator: in})
 	var out store.Revocation
-	err := s.inTx(ctx, func(tx jobTx) error {
-		sess, err := tx.GetSession(ctx, sid)
-		if errors.Is(err, store.ErrNotFound) {
+	opts.RevocationID = id
+	err = s.inTx(ctx, func(tx jobTx) error {
+		res, err := revokeSessionInTx(ctx, tx, in, sess, now, opts, s.newID)
+		if errors.Is(err, store.ErrNotFound) { // deleted since it was read
 			return refuse(ErrNotFound, "Session '%s' does not exist.", sid)
 		}
 		if err != nil {
-			return fmt.Errorf("revocation: get session: %w", err)
-		}
-		d, err := authorize(ctx, tx, in, sess.UserID)
-		if err != nil {
 			return err
 		}
-		if !d.Allowed {
-			return refuse(ErrForbidden, "%s", d.Reason)
-		}
-		o := opts
-		o.RevocationID = id
-		res, err := revokeSessionInTx(ctx, tx, in, sess, now, o, s.newID)
-		if err != nil {
-			return err
-		}
-		sel, _ := json.Marshal(jobSpec{SessionIDs: []string{sid}, Initiator: in})
 		out = store.Revocation{
 			ID: id, Status: store.RevocationCompleted, Selector: sel, ValidFrom: now, Targeted: 1,
 			Reason: opts.Reason, CreatedBy: createdBy(in), CreatedByID: in.ObjectID(),
