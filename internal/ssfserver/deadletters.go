@@ -164,7 +164,8 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, c caller) error 
 			return err
 		}
 	}
-	s.mirrorReceipts(ctx, revs...)
+	s.markDirty(revs...)
+	s.flushReceipts(ctx)
 	s.wakePush()
 	writeJSON(w, http.StatusOK, ReplayResponse{Replayed: n})
 	return nil

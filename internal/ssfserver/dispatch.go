@@ -55,6 +55,7 @@ func (s *Server) runDispatcher(ctx context.Context) {
 			s.logger().ErrorContext(ctx, "ssfserver: dispatch", "err", err)
 		}
 		s.wakePush()
+		s.flushReceipts(ctx)
 		s.waitOutbox(ctx, s.dispatched.Load(), s.recheck())
 	}
 }
@@ -151,7 +152,10 @@ func (s *Server) pumpLocked(ctx context.Context) (int, error) {
 		}
 		s.noteDispatched(to)
 		total += n
-		s.mirrorReceipts(ctx, revs...)
+		s.markDirty(revs...)
+		if len(events) < dispatchBatch {
+			return total, nil // that was everything visible
+		}
 	}
 }
 

@@ -58,7 +58,7 @@ func (c *clock) Advance(d time.Duration) {
 // harness is one store with keys, a token issuer and one transmitter node
 // served over real HTTP on loopback.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	st     *sqlstore.Store
 	clock  *clock
@@ -74,9 +74,9 @@ type node struct {
 }
 
 // each runs fn on SQLite and, when configured, PostgreSQL.
-func each(t *testing.T, cfg func(*ssfserver.Server), fn func(h *harness)) {
+func each(t *testing.T, cfg func(*ssfserver.Server), fn func(t *testing.T, h *harness)) {
 	t.Helper()
-	sqltest.Each(t, func(t *testing.T, st *sqlstore.Store) { fn(newHarness(t, st, cfg)) })
+	sqltest.Each(t, func(t *testing.T, st *sqlstore.Store) { fn(t, newHarness(t, st, cfg)) })
 }
 
 var masterKey = func() []byte {
@@ -85,7 +85,7 @@ var masterKey = func() []byte {
 	return k
 }()
 
-func newHarness(t *testing.T, st *sqlstore.Store, cfg func(*ssfserver.Server)) *harness {
+func newHarness(t testing.TB, st *sqlstore.Store, cfg func(*ssfserver.Server)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	c := &clock{t: t0}
@@ -149,7 +149,7 @@ type response struct {
 func (r response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
 
 // decode unmarshals the body into v.
-func (r response) decode(t *testing.T, v any) {
+func (r response) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r, err)
@@ -158,7 +158,7 @@ func (r response) decode(t *testing.T, v any) {
 
 // do sends a request to node n; body is JSON-encoded unless it is a
 // string (sent as is).
-func (n *node) do(t *testing.T, method, path, token string, body any) response {
+func (n *node) do(t testing.TB, method, path, token string, body any) response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -192,7 +192,7 @@ func (n *node) do(t *testing.T, method, path, token string, body any) response {
 }
 
 // want fails unless r has the status.
-func want(t *testing.T, r response, status int) response {
+func want(t testing.TB, r response, status int) response {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("got %s, want status %d", r, status)
@@ -202,7 +202,7 @@ func want(t *testing.T, r response, status int) response {
 
 // createStream creates a stream for the token's client and returns its
 // configuration.
-func (n *node) createStream(t *testing.T, token string, cfg ssf.StreamConfiguration) ssf.StreamConfiguration {
+func (n *node) createStream(t testing.TB, token string, cfg ssf.StreamConfiguration) ssf.StreamConfiguration {
 	t.Helper()
 	var out ssf.StreamConfiguration
 	want(t, n.do(t, "POST", "/ssf/streams", token, cfg), http.StatusCreated).decode(t, &out)
@@ -214,7 +214,7 @@ func pollCfg() ssf.StreamConfiguration {
 }
 
 // poll polls a stream once.
-func (n *node) poll(t *testing.T, token, streamID string, req ssf.PollRequest) ssf.PollResponse {
+func (n *node) poll(t testing.TB, token, streamID string, req ssf.PollRequest) ssf.PollResponse {
 	t.Helper()
 	var out ssf.PollResponse
 	want(t, n.do(t, "POST", "/ssf/streams/"+streamID+"/poll", token, req), http.StatusOK).decode(t, &out)
@@ -291,7 +291,7 @@ func (h *harness) verifySET(raw string) (jose.Header, ssf.SET) {
 }
 
 // eventType returns a SET's only event type.
-func eventType(t *testing.T, s ssf.SET) string {
+func eventType(t testing.TB, s ssf.SET) string {
 	t.Helper()
 	typ, _, err := s.Event()
 	if err != nil {

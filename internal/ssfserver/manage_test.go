@@ -13,7 +13,7 @@ import (
 )
 
 func TestMetadata(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		r := want(t, h.do(t, "GET", "/.well-known/ssf-configuration", "", nil), http.StatusOK)
 		var md ssf.TransmitterMetadata
 		r.decode(t, &md)
@@ -35,7 +35,7 @@ func TestMetadata(t *testing.T) {
 }
 
 func TestStreamCRUD(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		created := h.createStream(t, tok, ssf.StreamConfiguration{
 			EventsRequested: []string{ssf.EventSessionRevoked, ssf.EventAccountDisabled, "https://example.com/unknown"},
@@ -112,7 +112,7 @@ func TestStreamCRUD(t *testing.T) {
 }
 
 func TestStreamAuth(t *testing.T) {
-	each(t, func(s *ssfserver.Server) { s.MaxStreamsPerReceiver = 2 }, func(h *harness) {
+	each(t, func(s *ssfserver.Server) { s.MaxStreamsPerReceiver = 2 }, func(t *testing.T, h *harness) {
 		owner := h.manager("rp-1")
 		id := h.createStream(t, owner, pollCfg()).StreamID
 		reader := h.token("rp-1", authz.PermSSFRead)
@@ -213,7 +213,7 @@ func TestMalformedConfigs(t *testing.T) {
 	each(t, func(s *ssfserver.Server) {
 		s.InsecureAllowLoopbackPush = false
 		s.PushAllowList = ssfserver.StaticAllowList{"rp-1": {"https://rp.example.com/ssf/"}}
-	}, func(h *harness) {
+	}, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		push := func(u string) map[string]any {
@@ -280,7 +280,7 @@ func TestMalformedConfigs(t *testing.T) {
 }
 
 func TestSubjectsAndVerification(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		for _, c := range []struct {
@@ -336,7 +336,7 @@ func TestSubjectsAndVerification(t *testing.T) {
 }
 
 // assertErr checks an RFC 8935-style error body and returns it.
-func assertErr(t *testing.T, r response, code string) ssf.SETError {
+func assertErr(t testing.TB, r response, code string) ssf.SETError {
 	t.Helper()
 	var e ssf.SETError
 	r.decode(t, &e)

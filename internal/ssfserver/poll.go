@@ -98,6 +98,8 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, c caller) error {
 		if len(sets) > 0 || req.ReturnImmediately || wait.Err() != nil {
 			resp.Sets, resp.MoreAvailable = sets, more
 			writeJSON(w, http.StatusOK, resp)
+			_ = http.NewResponseController(w).Flush() // the receiver has it; now the bookkeeping
+			s.flushReceipts(ctx)
 			return nil
 		}
 		s.waitOutbox(wait, last, s.recheck())
@@ -185,7 +187,7 @@ func (s *Server) handOut(ctx context.Context, st *stream, limit int) (map[string
 			revs = append(revs, q.RevocationID)
 		}
 	}
-	s.mirrorReceipts(ctx, revs...)
+	s.markDirty(revs...)
 	return sets, more, nil
 }
 
@@ -282,7 +284,7 @@ func (s *Server) acknowledge(ctx context.Context, st *stream, acks []string, set
 	for rev := range byRev {
 		revs = append(revs, rev)
 	}
-	s.mirrorReceipts(ctx, revs...)
+	s.markDirty(revs...)
 	return nil
 }
 

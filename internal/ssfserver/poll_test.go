@@ -33,7 +33,7 @@ func jtisOf(m map[string]string) []string {
 }
 
 func TestPollAckMaxEventsMoreAvailable(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		var ids []string
@@ -71,7 +71,7 @@ func TestPollAckMaxEventsMoreAvailable(t *testing.T) {
 }
 
 func TestPollRedeliveryAndSetErrs(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		a, _ := h.user("a@contoso.com")
@@ -150,7 +150,7 @@ func TestPollRedeliveryAndSetErrs(t *testing.T) {
 }
 
 func TestPollOnPushStream(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, ssf.StreamConfiguration{Delivery: &ssf.Delivery{Method: ssf.DeliveryPush, EndpointURL: "http://127.0.0.1:9/x"}}).StreamID
 		e := assertErr(t, want(t, h.do(t, "POST", "/ssf/streams/"+id+"/poll", tok, ssf.PollRequest{}), 400), ssf.SETErrInvalidRequest)
@@ -167,7 +167,7 @@ func TestLongPoll(t *testing.T) {
 	each(t, func(s *ssfserver.Server) {
 		s.LongPollTimeout = 20 * time.Second
 		s.Recheck = time.Hour
-	}, func(h *harness) {
+	}, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		u, _ := h.user("late@contoso.com")
@@ -212,7 +212,7 @@ func TestLongPoll(t *testing.T) {
 }
 
 func TestLongPollTimeoutAndShutdown(t *testing.T) {
-	each(t, func(s *ssfserver.Server) { s.LongPollTimeout = 300 * time.Millisecond }, func(h *harness) {
+	each(t, func(s *ssfserver.Server) { s.LongPollTimeout = 300 * time.Millisecond }, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		start := time.Now()
@@ -240,7 +240,7 @@ func TestLongPollTimeoutAndShutdown(t *testing.T) {
 }
 
 func TestPausedHoldsDisabledDrops(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		setStatus := func(status string) {
@@ -302,7 +302,7 @@ func TestPausedHoldsDisabledDrops(t *testing.T) {
 // TestStreamUpdated: a transmitter-initiated pause sends stream-updated,
 // delivered although the stream is paused; events wait.
 func TestStreamUpdated(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		u, _ := h.user("x@contoso.com")
@@ -344,7 +344,7 @@ func TestStreamUpdated(t *testing.T) {
 }
 
 func TestRemovedSubjects(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		alice, _ := h.user("alice@contoso.com")

@@ -35,6 +35,7 @@ func (s *Server) runPush(ctx context.Context) {
 		if err := s.PushOnce(ctx); err != nil && ctx.Err() == nil {
 			s.logger().ErrorContext(ctx, "ssfserver: push", "err", err)
 		}
+		s.flushReceipts(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -161,7 +162,7 @@ func (s *Server) record(ctx context.Context, st *stream, d store.Delivery, q que
 		return fmt.Errorf("ssfserver: record push of %s: %w", d.ID, err)
 	}
 	if q.RevocationID != "" && o != -1 {
-		s.mirrorReceipts(ctx, q.RevocationID)
+		s.markDirty(q.RevocationID)
 	}
 	return nil
 }

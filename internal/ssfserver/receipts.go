@@ -173,6 +173,9 @@ func (s *Server) Receipts(ctx context.Context, revocationID string) ([]store.Rec
 		return nil, nil, err
 	}
 	rs := receiptsOf(revocationID, doc, streams)
+	if w, ok := s.Store.(ReceiptWriter); ok && len(rs) > 0 {
+		s.syncReceipts(ctx, w, revocationID, rs)
+	}
 	return rs, effectiveAt(rs), nil
 }
 
@@ -223,10 +226,40 @@ func effectiveAt(rs []store.Receipt) *time.Time {
 	return at
 }
 
-// mirrorReceipts copies the receipts of revs to the store's revocation
-// receipts (store.Revocations), when the store keeps them, so the
-// revocation resource shows them; failures are logged (Receipts stays
-// right, as it reads the counters).
+// markDirty notes revocations whose counters changed; flushReceipts
+// mirrors them later, off the delivery path.
+func (s *Server) markDirty(revs ...string) {
+	if len(revs) == 0 {
+		return
+	}
+	s.dirtyMu.Lock()
+	defer s.dirtyMu.Unlock()
+	if s.dirty == nil {
+		s.dirty = map[string]bool{}
+	}
+	for _, r := range revs {
+		s.dirty[r] = true
+	}
+}
+
+// flushReceipts mirrors the receipts of every revocation marked dirty.
+func (s *Server) flushReceipts(ctx context.Context) {
+	s.dirtyMu.Lock()
+	revs := make([]string, 0, len(s.dirty))
+	for r := range s.dirty {
+		revs = append(revs, r)
+	}
+	clear(s.dirty)
+	s.dirtyMu.Unlock()
+	s.mirrorReceipts(ctx, revs...)
+}
+
+// mirrorReceipts brings the store's receipts of revs (store.Revocations,
+// read by the revocation resource) in line with Receipts, writing only
+// those that changed. It runs after every change of the counters and on
+// every Receipts call, so a receipt missed by a crash is written at the
+// next look. Failures are logged: Receipts, which reads the counters,
+// stays right. A revocation without a job (ErrNotFound) is skipped.
 func (s *Server) mirrorReceipts(ctx context.Context, revs ...string) {
 	w, ok := s.Store.(ReceiptWriter)
 	if !ok || len(revs) == 0 {
@@ -244,11 +277,36 @@ func (s *Server) mirrorReceipts(ctx context.Context, revs ...string) {
 			s.logger().WarnContext(ctx, "ssfserver: mirror receipts", "revocation", rev, "err", err)
 			continue
 		}
-		for _, r := range receiptsOf(rev, doc, streams) {
-			if err := w.PutReceipt(ctx, r); err != nil {
-				s.logger().WarnContext(ctx, "ssfserver: mirror receipt", "revocation", rev, "stream", r.StreamID,
-					"err", strings.TrimSpace(err.Error()))
-			}
+		s.syncReceipts(ctx, w, rev, receiptsOf(rev, doc, streams))
+	}
+}
+
+func (s *Server) syncReceipts(ctx context.Context, w ReceiptWriter, rev string, want []store.Receipt) {
+	have, err := w.ListReceipts(ctx, rev)
+	if err != nil {
+		s.logger().WarnContext(ctx, "ssfserver: list receipts", "revocation", rev, "err", err)
+		return
+	}
+	stored := map[string]store.Receipt{}
+	for _, r := range have {
+		stored[r.StreamID] = r
+	}
+	for _, r := range want {
+		if old, ok := stored[r.StreamID]; ok && sameReceipt(old, r) {
+			continue
+		}
+		err := w.PutReceipt(ctx, r)
+		if errors.Is(err, store.ErrNotFound) {
+			return // no revocation job (e.g. a producer's own txn)
+		}
+		if err != nil {
+			s.logger().WarnContext(ctx, "ssfserver: mirror receipt", "revocation", rev, "stream", r.StreamID,
+				"err", strings.TrimSpace(err.Error()))
 		}
 	}
+}
+
+func sameReceipt(a, b store.Receipt) bool {
+	eq := func(x, y *time.Time) bool { return (x == nil) == (y == nil) && (x == nil || x.Equal(*y)) }
+	return a.Receiver == b.Receiver && a.Status == b.Status && eq(a.DeliveredAt, b.DeliveredAt) && eq(a.AcknowledgedAt, b.AcknowledgedAt)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -62,9 +61,10 @@ type Store interface {
 }
 
 // ReceiptWriter is the optional part of the store that keeps revocation
-// receipts (store.Revocations.PutReceipt).
+// receipts (store.Revocations); *sqlstore.Store has it.
 type ReceiptWriter interface {
 	PutReceipt(ctx context.Context, r store.Receipt) error
+	ListReceipts(ctx context.Context, revocationID string) ([]store.Receipt, error)
 }
 
 // Signers hands out the key that signs now; *keys.Manager implements it.
@@ -190,6 +190,9 @@ type Server struct {
 
 	pumpMu     sync.Mutex
 	dispatched atomic.Int64 // the cursor as this node last saw it
+
+	dirtyMu sync.Mutex
+	dirty   map[string]bool // revocations whose receipts to mirror
 
 	pushWake chan struct{}
 	initOnce sync.Once
@@ -340,6 +343,3 @@ func positive[T int | time.Duration](v, def T) T {
 	}
 	return def
 }
-
-// errNoWaiter: the store cannot wake readers.
-var errNoWaiter = errors.New("ssfserver: store has no outbox wake-ups")

@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // TestSETShape polls the SETs of real revocations and compares their
 // claims, with iat, jti and ids normalised, to golden files.
 func TestSETShape(t *testing.T) {
-	each(t, nil, func(h *harness) {
+	each(t, nil, func(t *testing.T, h *harness) {
 		tok := h.manager("rp-1")
 		id := h.createStream(t, tok, pollCfg()).StreamID
 		alice, _ := h.user("alice@contoso.com")
@@ -89,7 +89,7 @@ func TestSETShape(t *testing.T) {
 	})
 }
 
-func rawClaims(t *testing.T, compact string) map[string]any {
+func rawClaims(t testing.TB, compact string) map[string]any {
 	t.Helper()
 	parts := strings.Split(compact, ".")
 	if len(parts) != 3 {
@@ -108,7 +108,7 @@ func rawClaims(t *testing.T, compact string) map[string]any {
 
 // golden compares got with testdata/name.golden.json (rewritten with
 // -update).
-func golden(t *testing.T, name string, got []byte) {
+func golden(t testing.TB, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden.json")
 	if *update {
