@@ -62,7 +62,10 @@ type OutboxEvent struct {
 }
 
 // Outbox is the append-only event log written in the same transaction as
-// the change it describes.
+// the change it describes. To keep Seq in commit order a backend may let
+// only one appending transaction run at a time, from its first append to
+// its commit (sqlstore does on PostgreSQL; SQLite has one writer anyway):
+// append last in a transaction.
 type Outbox interface {
 	// AppendOutbox appends events (bulk) and returns their sequence
 	// numbers, in the order given. A zero CreatedAt is set from the

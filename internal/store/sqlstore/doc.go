@@ -17,7 +17,8 @@
 // synchronously unless the server is configured otherwise). SQLite writes
 // go through one connection and concurrent ones share a group commit
 // (batch.go), so writers queue instead of failing with SQLITE_BUSY and one
-// fsync serves many of them.
+// fsync serves many of them; a checkpointer copies the WAL back into the
+// database file off the commit path (checkpoint.go).
 //
 // The outbox (outbox.go) gives every event a sequence number in commit
 // order on both dialects (in PostgreSQL appenders serialize on an advisory
