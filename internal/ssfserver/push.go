@@ -79,7 +79,10 @@ func (s *Server) pushTimeout() time.Duration {
 	return positive(s.PushTimeout, DefaultPushTimeout)
 }
 
-// pushStream sends one stream's due deliveries until none is due.
+// pushStream sends one stream's due deliveries until none is due: each
+// claimed batch is sent concurrently, and its outcomes are recorded in one
+// transaction (so a bulk revocation's receipt counters are written once
+// per batch, not once per SET).
 func (s *Server) pushStream(ctx context.Context, st *stream, sem chan struct{}) error {
 	queues := []string{controlQueue(st.ID)}
 	if st.Status == ssf.StatusEnabled {
@@ -95,17 +98,17 @@ func (s *Server) pushStream(ctx context.Context, st *stream, sem chan struct{}) 
 			if len(ds) == 0 {
 				break
 			}
-			errs := make([]error, len(ds))
+			results := make([]pushResult, len(ds))
 			var wg sync.WaitGroup
 			for i, d := range ds {
 				sem <- struct{}{}
 				wg.Go(func() {
 					defer func() { <-sem }()
-					errs[i] = s.attempt(ctx, st, q == eventsQueue(st.ID), d)
+					results[i] = s.attempt(ctx, st, q == eventsQueue(st.ID), d)
 				})
 			}
 			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
+			if err := s.record(ctx, st, results); err != nil {
 				return err
 			}
 		}
@@ -113,57 +116,87 @@ func (s *Server) pushStream(ctx context.Context, st *stream, sem chan struct{}) 
 	return nil
 }
 
-// attempt pushes one SET and records the outcome: 2xx (RFC 8935 §2.2:
-// 202) → delivered and acknowledged; 400 (§2.3) → dead at once with the
-// receiver's {err, description}; anything else → retried after Backoff
-// doubling per attempt (jittered), dead after MaxAttempts.
-func (s *Server) attempt(ctx context.Context, st *stream, events bool, d store.Delivery) error {
+// pushResult is the outcome of one push attempt: acked (delivered),
+// failed or dropped (dead), or retry (-1: due again at next).
+type pushResult struct {
+	d       store.Delivery
+	rev     string
+	o       outcome
+	next    time.Time
+	lastErr string
+}
+
+const outcomeRetry outcome = -1
+
+// attempt pushes one SET: 2xx (RFC 8935 §2.2: 202) → delivered and
+// acknowledged; 400 (§2.3) → dead at once with the receiver's {err,
+// description}; anything else → retried after Backoff doubling per
+// attempt (jittered), dead after MaxAttempts.
+func (s *Server) attempt(ctx context.Context, st *stream, events bool, d store.Delivery) pushResult {
 	now := s.now()
 	q, err := decodeQueued(d)
 	if err != nil {
-		return s.Store.FailDelivery(ctx, d.ID, now, now, true, err.Error())
+		return pushResult{d: d, o: outcomeFailed, lastErr: err.Error()}
 	}
 	if events && d.EventSeq <= st.DropThrough {
-		return s.record(ctx, st, d, q, outcomeDropped, now, now, droppedError)
+		return pushResult{d: d, rev: q.RevocationID, o: outcomeDropped, lastErr: droppedError}
 	}
 	final, sendErr := s.send(ctx, st, q)
-	now = s.now()
 	if sendErr == nil {
-		return s.record(ctx, st, d, q, outcomeAcked, now, now, "")
+		return pushResult{d: d, rev: q.RevocationID, o: outcomeAcked}
 	}
 	dead := final || d.Attempts+1 >= positive(s.MaxAttempts, DefaultMaxAttempts)
-	next := now.Add(s.backoff(d.Attempts))
 	s.logger().WarnContext(ctx, "ssfserver: push failed", "stream", st.ID, "jti", d.ID, "attempt", d.Attempts+1,
 		"dead", dead, "err", sendErr)
-	o := outcome(-1)
+	r := pushResult{d: d, rev: q.RevocationID, o: outcomeRetry, next: now.Add(s.backoff(d.Attempts)),
+		lastErr: truncate(sendErr.Error(), 500)}
 	if dead {
-		o = outcomeFailed
+		r.o = outcomeFailed
 	}
-	return s.record(ctx, st, d, q, o, now, next, truncate(sendErr.Error(), 500))
+	return r
 }
 
-// record writes an attempt's outcome and the receipt counts in one
-// transaction: acked completes the delivery, any other outcome fails it
-// (dead unless o is -1, a retry at next).
-func (s *Server) record(ctx context.Context, st *stream, d store.Delivery, q queued, o outcome, at, next time.Time, lastErr string) error {
+// record writes a batch's outcomes and their receipt counts in one
+// transaction.
+func (s *Server) record(ctx context.Context, st *stream, results []pushResult) error {
+	var revs []string
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		var err error
-		if o == outcomeAcked {
-			err = tx.CompleteDelivery(ctx, d.ID, at)
-		} else {
-			err = tx.FailDelivery(ctx, d.ID, at, next, o != -1, lastErr)
+		at := s.now()
+		revs = revs[:0]
+		byRev := map[string][]outcome{}
+		for _, r := range results {
+			var err error
+			if r.o == outcomeAcked {
+				err = tx.CompleteDelivery(ctx, r.d.ID, at)
+			} else {
+				next := r.next
+				if r.o != outcomeRetry {
+					next = at
+				}
+				err = tx.FailDelivery(ctx, r.d.ID, at, next, r.o != outcomeRetry, r.lastErr)
+			}
+			if err != nil {
+				return err
+			}
+			if r.rev == "" {
+				continue
+			}
+			switch {
+			case r.o == outcomeRetry && r.d.Attempts == 0: // starts failing
+				byRev[r.rev] = append(byRev[r.rev], outcomeFailing)
+			case r.o != outcomeRetry && r.d.Attempts > 0: // was failing
+				byRev[r.rev] = append(byRev[r.rev], outcomeRecovered, r.o)
+			case r.o != outcomeRetry:
+				byRev[r.rev] = append(byRev[r.rev], r.o)
+			}
+			revs = append(revs, r.rev)
 		}
-		if err != nil || q.RevocationID == "" || o == -1 {
-			return err
-		}
-		return countOutcomes(ctx, tx, st.ID, at, map[string][]outcome{q.RevocationID: {o}})
+		return countOutcomes(ctx, tx, st.ID, at, byRev)
 	})
 	if err != nil {
-		return fmt.Errorf("ssfserver: record push of %s: %w", d.ID, err)
+		return fmt.Errorf("ssfserver: record pushes of stream %s: %w", st.ID, err)
 	}
-	if q.RevocationID != "" && o != -1 {
-		s.markDirty(q.RevocationID)
-	}
+	s.markDirty(revs...)
 	return nil
 }
 

@@ -21,6 +21,7 @@ const (
 	ReceiptDelivered    = "delivered"
 	ReceiptAcknowledged = "acknowledged"
 	ReceiptFailed       = "failed"
+	ReceiptFailing      = "failing"
 	ReceiptPaused       = "paused"
 	ReceiptDisabled     = "disabled"
 	ReceiptDeleted      = "deleted"
@@ -44,6 +45,7 @@ type receiptCount struct {
 	Acked    int    `json:"acked"`
 	Failed   int    `json:"failed"`
 	Dropped  int    `json:"dropped,omitempty"`
+	Failing  int    `json:"failing,omitempty"` // pushes being retried
 	// DeliveredAt is when the stream was first handed one of the SETs
 	// (poll) or first answered a push; AcknowledgedAt when the last
 	// outstanding one was acknowledged.
@@ -106,6 +108,8 @@ const (
 	outcomeDropped
 	outcomeReplayed  // a dead one made due again
 	outcomeUndropped // a dropped one made due again
+	outcomeFailing   // a push failed and will be retried
+	outcomeRecovered // a push that had failed ended (delivered or dead)
 )
 
 // countOutcomes updates the counters of the deliveries' revocations in tx.
@@ -127,6 +131,10 @@ func countOutcomes(ctx context.Context, tx metaRW, streamID string, at time.Time
 				case outcomeUndropped:
 					c.Dropped--
 					c.Total++
+				case outcomeFailing:
+					c.Failing++
+				case outcomeRecovered:
+					c.Failing--
 				}
 				if (o == outcomeDelivered || o == outcomeAcked) && c.DeliveredAt == nil {
 					c.DeliveredAt = &at
@@ -151,11 +159,11 @@ func countOutcomes(ctx context.Context, tx metaRW, streamID string, at time.Time
 // should receive it). It first dispatches any outbox event not yet
 // dispatched, so a just-committed revocation already has its receipts.
 //
-// A receipt's status is acknowledged (every SET acknowledged: poll ack or
-// push 202), failed (a SET is dead: refused, retries exhausted, or
-// reported in setErrs), deleted, disabled, paused (the stream's state,
-// when not everything was acknowledged), delivered (handed out or pushed,
-// not all acknowledged) or pending.
+// A receipt's status is the first that applies of: acknowledged (every
+// SET acknowledged: poll ack or push 202), failed (a SET is dead: refused,
+// retries exhausted, or reported in setErrs), deleted, disabled, paused
+// (the stream's state), failing (a push is being retried), delivered
+// (handed out or pushed, not all acknowledged), pending.
 func (s *Server) Receipts(ctx context.Context, revocationID string) ([]store.Receipt, *time.Time, error) {
 	last, err := s.Store.LastOutboxSeq(ctx)
 	if err != nil {
@@ -201,6 +209,8 @@ func receiptsOf(rev string, doc *receiptDoc, streams *streamDoc) []store.Receipt
 			r.Status = ReceiptDisabled
 		case st.Status == ssf.StatusPaused:
 			r.Status = ReceiptPaused
+		case c.Failing > 0:
+			r.Status = ReceiptFailing
 		case c.DeliveredAt != nil:
 			r.Status = ReceiptDelivered
 		default:

@@ -103,7 +103,7 @@ func TestReceiptsAndEffectiveAt(t *testing.T) {
 		h.revoke(revocation.CauseAccountDisabled, "rev-2", "", v.ID) // two SETs per stream
 		h.push()                                                     // first SET fails
 		got, at = h.receipts("rev-2")
-		wantReceipt(t, got, pusher, "rp-push", ssfserver.ReceiptPending, nil, nil)
+		wantReceipt(t, got, pusher, "rp-push", ssfserver.ReceiptFailing, nil, nil)
 		h.clock.Advance(time.Minute)
 		t5 := h.clock.Now()
 		h.push()
