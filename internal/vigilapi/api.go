@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -46,8 +47,10 @@ type Applications interface {
 	GetApplicationByAppID(ctx context.Context, appID string) (store.Application, error)
 }
 
-// API is the Vigil API. Build it as a struct literal: Issuer, Auth,
-// Policies and Apps are required.
+// API is the Vigil API. Build it as a struct literal. Issuer, Auth,
+// Policies and Apps are required. The revocation routes are mounted when
+// Revocations and Users are set, the session routes when Sessions is set
+// too (see Mount); Receipts is optional.
 type API struct {
 	// Issuer is the server's issuer URL; the API lives at Issuer +
 	// PathPrefix.
@@ -56,8 +59,21 @@ type API struct {
 	Auth Authenticator
 	// Policies manages session policies.
 	Policies Policies
-	// Apps checks that a per-application policy names an application.
+	// Apps checks that a per-application policy names an application,
+	// and names the applications of sessions and of initiators.
 	Apps Applications
+	// Revocations is the revocation engine (*revocation.Service): bulk
+	// jobs, their results, and ending one session.
+	Revocations Revocations
+	// Users reads users by id or userPrincipalName and the facts
+	// per-target authorization needs (store.Store).
+	Users Users
+	// Sessions reads SSO sessions (store.Store).
+	Sessions Sessions
+	// Receipts reports a revocation's SSF receipts and effectiveAt
+	// (*ssfserver.Server). Nil means the receipts the store holds, with
+	// effectiveAt computed from them (see revocationResource).
+	Receipts ReceiptSource
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the private causes of errors; nil discards them.
@@ -73,24 +89,41 @@ type API struct {
 type handlerFunc func(w http.ResponseWriter, r *http.Request, p *authz.Principal) error
 
 // route is one endpoint: method and pattern below PathPrefix, the
-// permission it needs, and its handler.
+// permission it needs, its handler, and the least body limit it needs (0:
+// the API's).
 type route struct {
 	method, pattern string
 	perm            permission
 	h               handlerFunc
+	minBodyLimit    int64
 }
 
 // routes lists every endpoint; each resource file contributes its own.
 func (a *API) routes() []route {
-	return a.policyRoutes()
+	rs := a.policyRoutes()
+	if a.Revocations != nil {
+		rs = append(rs, a.revocationRoutes()...)
+		if a.Sessions != nil {
+			rs = append(rs, a.sessionRoutes()...)
+		}
+	}
+	return rs
 }
 
 // Mount registers the API's routes on mux (Go 1.22 patterns), below the
-// issuer's path. It panics when a required field is missing: that is a
-// wiring mistake.
+// issuer's path: the policies always; the revocations when Revocations is
+// set; the sessions when Sessions is set as well. Paths of routes not
+// mounted answer 404. It panics when a required field is missing
+// (Revocations needs Users; Sessions needs Revocations): that is a wiring
+// mistake.
 func (a *API) Mount(mux *http.ServeMux) {
-	if a.Auth == nil || a.Policies == nil || a.Apps == nil {
+	switch {
+	case a.Auth == nil || a.Policies == nil || a.Apps == nil:
 		panic("vigilapi: API needs Auth, Policies and Apps")
+	case a.Revocations != nil && a.Users == nil:
+		panic("vigilapi: API.Revocations needs API.Users")
+	case a.Sessions != nil && a.Revocations == nil:
+		panic("vigilapi: API.Sessions needs API.Revocations (ending a session is a revocation)")
 	}
 	u, err := url.Parse(a.Issuer)
 	if err != nil || u.Scheme == "" || u.Host == "" {
@@ -119,12 +152,11 @@ func (a *API) endpoint(rt route) http.Handler {
 			a.writeAuthError(w, r, err)
 			return
 		}
-		if !rt.perm.allows(p) {
-			a.writeError(w, r, apiError(http.StatusForbidden, codeAccessDenied, msgForbidden,
-				fmt.Errorf("caller %s (client %s) lacks %s", p.ObjectID, p.ClientID, rt.perm.name)))
+		if err := rt.perm.check(p); err != nil {
+			a.writeError(w, r, err)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, a.maxBodyBytes())
+		r.Body = http.MaxBytesReader(w, r.Body, max(a.maxBodyBytes(), rt.minBodyLimit))
 		if err := rt.h(w, r, p); err != nil {
 			a.writeError(w, r, err)
 		}
@@ -138,31 +170,6 @@ func (a *API) methodNotAllowed(allowed []string) http.Handler {
 		a.writeError(w, r, apiError(http.StatusMethodNotAllowed, codeBadRequest,
 			"Specified HTTP method is not allowed for the request target.", nil))
 	})
-}
-
-// permission is what a route requires: an application permission (roles)
-// or the same-named delegated scope (scp) held by a user with one of
-// adminRoles (wids).
-type permission struct {
-	name       string
-	adminRoles []string
-}
-
-func (p permission) allows(pr *authz.Principal) bool {
-	if pr.HasRole(p.name) {
-		return true
-	}
-	if !pr.HasScope(p.name) {
-		return false
-	}
-	for _, w := range pr.RoleTemplateIDs {
-		for _, r := range p.adminRoles {
-			if strings.EqualFold(w, r) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func (a *API) now() time.Time {
@@ -214,6 +221,9 @@ func decodeJSON(r *http.Request, v any) error {
 		}
 		if errors.As(err, &tooBig) {
 			return apiError(http.StatusRequestEntityTooLarge, codeEntityTooLarge, "The request body is too large.", err)
+		}
+		if errors.Is(err, io.EOF) {
+			return badRequest("The request body is empty; it must be a JSON object.")
 		}
 		return badRequest("The request body is not a valid JSON object: %v", err)
 	}

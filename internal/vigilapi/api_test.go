@@ -1,184 +1,19 @@
 package vigilapi
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/authz"
-	"github.com/vigil-idp/vigil/internal/keys"
-	"github.com/vigil-idp/vigil/internal/oauth"
-	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/session"
-	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-var ctx = context.Background()
-
-// clock is a settable clock starting at a fixed instant.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// server is a Vigil API on a real store, real keys and a loopback listener.
-type server struct {
-	st     *sqlstore.Store
-	http   *httptest.Server
-	issuer string
-	tokens *oauth.AccessTokens
-	app    store.Application // a registered application
-}
-
-func newServer(t testing.TB, st *sqlstore.Store) *server {
-	t.Helper()
-	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	master := []byte(strings.Repeat("m", secret.KeySize))
-	box, err := secret.NewBox(master)
-	if err != nil {
-		t.Fatal(err)
-	}
-	km := &keys.Manager{Store: st, Box: box, Now: c.Now}
-	if err := km.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutMeta(ctx, oauth.MetaTenantID, []byte(uuid.NewString())); err != nil {
-		t.Fatal(err)
-	}
-	s := &server{st: st}
-	s.app = store.Application{ID: uuid.NewString(), AppID: "5f1c1b2e-8f0a-4a4e-9d1e-3f8b0c6a7d21", DisplayName: "app", CreatedDateTime: c.Now()}
-	if err := st.CreateApplication(ctx, s.app); err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	s.http = httptest.NewServer(mux)
-	t.Cleanup(s.http.Close)
-	s.issuer = s.http.URL
-	s.tokens = &oauth.AccessTokens{Issuer: s.issuer, Signers: km, Meta: st, Now: c.Now}
-	svc := &session.Service{Store: st, Secrets: secret.NewHasher(master), Now: func() time.Time {
-		return time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	}, PolicyCacheTTL: -1}
-	(&API{
-		Issuer:   s.issuer,
-		Auth:     &oauth.Verifier{Keys: km, Issuer: s.issuer, Audiences: []string{authz.VigilResource}, Now: c.Now},
-		Policies: svc,
-		Apps:     st,
-		Now:      func() time.Time { return time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC) },
-	}).Mount(mux)
-	return s
-}
-
-// appToken is an app-only Vigil API token with the given permissions.
-func (s *server) appToken(t testing.TB, audience string, roles ...string) string {
-	t.Helper()
-	tok, _, err := s.tokens.Issue(ctx, oauth.AccessToken{Subject: uuid.NewString(), Audience: audience, ClientID: uuid.NewString(), AppOnly: true, Roles: roles})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// userToken is a delegated Vigil API token.
-func (s *server) userToken(t testing.TB, scopes []string, wids ...string) string {
-	t.Helper()
-	tok, _, err := s.tokens.Issue(ctx, oauth.AccessToken{Subject: uuid.NewString(), Audience: authz.VigilResource, ClientID: uuid.NewString(),
-		Scopes: scopes, RoleTemplateIDs: wids, SessionID: uuid.NewString()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-// do sends a request and returns the response and its body.
-func (s *server) do(t testing.TB, method, path, token, body string) (*http.Response, []byte) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, s.issuer+PathPrefix+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.http.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
-}
-
-// errorCode returns the code of a Graph error envelope, checking its shape.
-func errorCode(t testing.TB, resp *http.Response, body []byte) string {
-	t.Helper()
-	var e struct {
-		Error struct {
-			Code       string `json:"code"`
-			Message    string `json:"message"`
-			InnerError struct {
-				Date      string `json:"date"`
-				RequestID string `json:"request-id"`
-			} `json:"innerError"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(body, &e); err != nil {
-		t.Fatalf("body %q is not an error envelope: %v", body, err)
-	}
-	if e.Error.Message == "" || e.Error.InnerError.Date == "" || e.Error.InnerError.RequestID != resp.Header.Get("request-id") {
-		t.Errorf("envelope %s lacks a message, date or the request-id %q", body, resp.Header.Get("request-id"))
-	}
-	return e.Error.Code
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, got, "", "  "); err != nil {
-		t.Fatalf("%s: %v", got, err)
-	}
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("%s differs:\n got %s\nwant %s", name, buf.Bytes(), want)
-	}
-}
 
 func TestAuthorization(t *testing.T) {
 	s := newServer(t, sqltest.SQLite(t))

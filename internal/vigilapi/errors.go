@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigil-idp/vigil/internal/oauth"
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/session"
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -23,6 +24,7 @@ const (
 	codeEntityTooLarge       = "Request_EntityTooLarge"
 	codeUnsupportedMediaType = "UnsupportedMediaType"
 	codeGeneral              = "generalException"
+	codeConflict             = "Conflict"
 )
 
 const (
@@ -59,13 +61,32 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.cause }
 
 // errorFrom maps a handler's error to the error to send: *Error passes;
-// session.ErrInvalidPolicy is a 400 listing each problem; store.ErrNotFound
-// a 404; anything else a 500 whose cause is only logged.
+// session.ErrInvalidPolicy is a 400 listing each problem; the revocation
+// engine's refusals (*revocation.Error) keep their message, with
+// ErrInvalid a 400, ErrNotFound a 404, ErrForbidden a 403 and
+// ErrIdempotencyConflict a 409; store.ErrNotFound a 404; anything else a
+// 500 whose cause is only logged.
 func errorFrom(err error) *Error {
-	var ve *Error
+	var (
+		ve *Error
+		re *revocation.Error
+	)
 	switch {
 	case errors.As(err, &ve):
 		return ve
+	case errors.As(err, &re):
+		switch {
+		case errors.Is(re, revocation.ErrInvalid):
+			return apiError(http.StatusBadRequest, codeBadRequest, re.Message, err)
+		case errors.Is(re, revocation.ErrNotFound):
+			return apiError(http.StatusNotFound, codeNotFound, re.Message, err)
+		case errors.Is(re, revocation.ErrForbidden):
+			f := forbidden(re.Message)
+			f.cause = err
+			return f
+		case errors.Is(re, revocation.ErrIdempotencyConflict):
+			return apiError(http.StatusConflict, codeConflict, re.Message, err)
+		}
 	case errors.Is(err, session.ErrInvalidPolicy):
 		return apiError(http.StatusBadRequest, codeBadRequest, policyMessage(err), err)
 	case errors.Is(err, store.ErrNotFound):

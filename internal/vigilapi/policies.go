@@ -49,18 +49,18 @@ var policyAdminRoles = []string{
 	"b1be1c3e-b65d-4f19-8427-f6fa0d97feb9", // Conditional Access Administrator
 }
 
-var policiesPermission = permission{name: authz.PermPoliciesReadWriteAll, adminRoles: policyAdminRoles}
+var policiesPermission = permission{names: []string{authz.PermPoliciesReadWriteAll}, adminRoles: policyAdminRoles}
 
 func (a *API) policyRoutes() []route {
 	p := policiesPermission
 	return []route{
-		{http.MethodGet, "/policies", p, a.listPolicies},
-		{http.MethodGet, "/policies/global", p, a.getPolicy},
-		{http.MethodPut, "/policies/global", p, a.putPolicy},
-		{http.MethodDelete, "/policies/global", p, a.deletePolicy},
-		{http.MethodGet, "/policies/applications/{appId}", p, a.getPolicy},
-		{http.MethodPut, "/policies/applications/{appId}", p, a.putPolicy},
-		{http.MethodDelete, "/policies/applications/{appId}", p, a.deletePolicy},
+		{method: http.MethodGet, pattern: "/policies", perm: p, h: a.listPolicies},
+		{method: http.MethodGet, pattern: "/policies/global", perm: p, h: a.getPolicy},
+		{method: http.MethodPut, pattern: "/policies/global", perm: p, h: a.putPolicy},
+		{method: http.MethodDelete, pattern: "/policies/global", perm: p, h: a.deletePolicy},
+		{method: http.MethodGet, pattern: "/policies/applications/{appId}", perm: p, h: a.getPolicy},
+		{method: http.MethodPut, pattern: "/policies/applications/{appId}", perm: p, h: a.putPolicy},
+		{method: http.MethodDelete, pattern: "/policies/applications/{appId}", perm: p, h: a.deletePolicy},
 	}
 }
 
