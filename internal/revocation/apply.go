@@ -87,7 +87,7 @@ func ApplyInTx(ctx context.Context, tx Tx, in Initiator, cause Cause, userIDs []
 		}
 		users = append(users, u)
 	}
-	return applyUsers(ctx, tx, in, cause, users, at, opts, newTimeOrderedID)
+	return applyUsers(ctx, tx, in, cause, users, at, opts)
 }
 
 // newTimeOrderedID returns a version 7 UUID: a GUID like any other, whose
@@ -98,7 +98,7 @@ func ApplyInTx(ctx context.Context, tx Tx, in Initiator, cause Cause, userIDs []
 func newTimeOrderedID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // applyUsers is ApplyInTx for users already read in tx.
-func applyUsers(ctx context.Context, tx Tx, in Initiator, cause Cause, users []store.User, at time.Time, opts Options, newID func() string) (map[string]time.Time, error) {
+func applyUsers(ctx context.Context, tx Tx, in Initiator, cause Cause, users []store.User, at time.Time, opts Options) (map[string]time.Time, error) {
 	ca, ok := causeAudits[cause]
 	if !ok {
 		return nil, fmt.Errorf("revocation: apply: cause %v does not act on users", cause)
@@ -146,8 +146,8 @@ func applyUsers(ctx context.Context, tx Tx, in Initiator, cause Cause, users []s
 	}
 
 	ec := &eventCtx{
-		txn: opts.txn(newID), revocationID: opts.RevocationID, reason: opts.Reason, cause: cause,
-		in: in, initiatedBy: in.InitiatedBy(), at: at, newID: newID,
+		txn: opts.txn(), revocationID: opts.RevocationID, reason: opts.Reason, cause: cause,
+		in: in, initiatedBy: in.InitiatedBy(), at: at,
 	}
 	records := make([]store.AuditRecord, 0, len(users))
 	events := make([]store.OutboxEvent, 0, 2*len(users))
@@ -156,7 +156,7 @@ func applyUsers(ctx context.Context, tx Tx, in Initiator, cause Cause, users []s
 		if !ok {
 			continue // deleted since it was read
 		}
-		records = append(records, userAudit(ec, ca, u, old).Record(newID()))
+		records = append(records, userAudit(ec, ca, u, old).Record(newTimeOrderedID()))
 		events = append(events, ec.events(u, ended[u.ID])...)
 	}
 	if err := tx.AppendAudit(ctx, records...); err != nil {

@@ -168,12 +168,12 @@ type Options struct {
 }
 
 // txn is the correlation id / SET txn of one call.
-func (o Options) txn(newID func() string) string {
+func (o Options) txn() string {
 	switch {
 	case o.RevocationID != "":
 		return o.RevocationID
 	case o.CorrelationID != "":
 		return o.CorrelationID
 	}
-	return newID()
+	return newTimeOrderedID()
 }

@@ -44,8 +44,9 @@ type Service struct {
 	Store Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// NewID returns new ids (revocations, audit records, events); nil
-	// means time-ordered version 7 UUIDs.
+	// NewID returns the ids of new revocations; nil means time-ordered
+	// (version 7) UUIDs. Audit records and events always get time-ordered
+	// ids (see newTimeOrderedID).
 	NewID func() string
 	// Logger receives job progress and failures; nil discards.
 	Logger *slog.Logger
@@ -254,7 +255,7 @@ func (s *Service) RevokeUser(ctx context.Context, in Initiator, idOrUPN string, 
 	}
 	opts.RevocationID = id
 	err = s.inTx(ctx, func(tx jobTx) error {
-		prev, err := applyUsers(ctx, tx, in, cause, []store.User{u}, now, opts, s.newID)
+		prev, err := applyUsers(ctx, tx, in, cause, []store.User{u}, now, opts)
 		if err != nil {
 			return err
 		}
@@ -302,7 +303,7 @@ func (s *Service) RevokeSession(ctx context.Context, in Initiator, sid string, o
 	var out store.Revocation
 	opts.RevocationID = id
 	err = s.inTx(ctx, func(tx jobTx) error {
-		res, err := revokeSessionInTx(ctx, tx, in, sess, now, opts, s.newID)
+		res, err := revokeSessionInTx(ctx, tx, in, sess, now, opts)
 		if errors.Is(err, store.ErrNotFound) { // deleted since it was read
 			return refuse(ErrNotFound, "Session '%s' does not exist.", sid)
 		}
@@ -326,7 +327,7 @@ func (s *Service) RevokeSession(ctx context.Context, in Initiator, sid string, o
 // revokeSessionInTx ends one session of an existing user: session and
 // refresh tokens revoked, audit, event. It returns the session's result
 // (keyed by session id, see Results).
-func revokeSessionInTx(ctx context.Context, tx jobTx, in Initiator, sess store.Session, at time.Time, opts Options, newID func() string) (store.RevocationResult, error) {
+func revokeSessionInTx(ctx context.Context, tx jobTx, in Initiator, sess store.Session, at time.Time, opts Options) (store.RevocationResult, error) {
 	res := store.RevocationResult{RevocationID: opts.RevocationID, UserID: sess.ID, At: at}
 	reason := sessionReason[CauseSessionRevoked]
 	revoked, err := tx.RevokeSession(ctx, sess.ID, at, reason)
@@ -345,8 +346,8 @@ func revokeSessionInTx(ctx context.Context, tx jobTx, in Initiator, sess store.S
 		return res, fmt.Errorf("revocation: session user: %w", err)
 	}
 	ec := &eventCtx{
-		txn: opts.txn(newID), revocationID: opts.RevocationID, reason: opts.Reason, cause: CauseSessionRevoked,
-		in: in, initiatedBy: in.InitiatedBy(), at: at, newID: newID,
+		txn: opts.txn(), revocationID: opts.RevocationID, reason: opts.Reason, cause: CauseSessionRevoked,
+		in: in, initiatedBy: in.InitiatedBy(), at: at,
 	}
 	details := []KeyValue{{Key: "SessionId", Value: sess.ID}}
 	if opts.Reason != "" {
@@ -357,7 +358,7 @@ func revokeSessionInTx(ctx context.Context, tx jobTx, in Initiator, sess store.S
 		CorrelationID: ec.txn, Initiator: in, Details: details,
 		Targets: []AuditTarget{{ID: u.ID, DisplayName: u.DisplayName, Type: TargetUser, UserPrincipalName: u.UserPrincipalName}},
 	}
-	if err := tx.AppendAudit(ctx, entry.Record(newID())); err != nil {
+	if err := tx.AppendAudit(ctx, entry.Record(newTimeOrderedID())); err != nil {
 		return res, fmt.Errorf("revocation: audit: %w", err)
 	}
 	if _, err := tx.AppendOutbox(ctx, ec.sessionEvent(u, sess)); err != nil {

@@ -270,7 +270,7 @@ func (s *Service) process(ctx context.Context, tx jobTx, job store.Revocation, i
 		}
 		allowed = append(allowed, u)
 	}
-	prev, err := applyUsers(ctx, tx, in, CauseAdminRevoke, allowed, at, opts, s.newID)
+	prev, err := applyUsers(ctx, tx, in, CauseAdminRevoke, allowed, at, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +290,7 @@ func (s *Service) process(ctx context.Context, tx jobTx, job store.Revocation, i
 			result(sess.ID, OutcomeDenied, d.Reason)
 			continue
 		}
-		res, err := revokeSessionInTx(ctx, tx, in, sess, at, opts, s.newID)
+		res, err := revokeSessionInTx(ctx, tx, in, sess, at, opts)
 		if err != nil {
 			return nil, err
 		}
