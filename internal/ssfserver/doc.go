@@ -24,8 +24,44 @@
 // answers 404, exactly as an unknown one. Errors are RFC 8935 style JSON,
 // {"err": code, "description": text}, with the SET error codes where they
 // fit (invalid_request, access_denied, authentication_failed) and
-// not_found, conflict, too_many_requests, server_error otherwise; 401 and
-// 403 also carry an RFC 6750 WWW-Authenticate challenge.
+// not_found, conflict, too_many_requests (with Retry-After),
+// request_too_large, server_error otherwise; 401 and 403 also carry an
+// RFC 6750 WWW-Authenticate challenge.
+//
+// # Delivery
+//
+// Push (RFC 8935): Run's sender POSTs each due SET with the stream's
+// authorization_header; 2xx (202) is delivered and acknowledged, 400 is a
+// permanent refusal (dead at once, the receiver's {err, description}
+// kept), anything else is retried after Backoff doubling per attempt
+// (capped at MaxBackoff, jittered) and dead after MaxAttempts. A user's
+// SETs go out in order: the next waits until the previous is delivered or
+// dead. Push endpoints must be https, on the receiver's PushAllowList and
+// resolve to public addresses; redirects are never followed;
+// InsecureAllowLoopbackPush admits loopback URLs for development.
+//
+// Poll (RFC 8936): ack and setErrs are applied atomically (an unknown jti
+// refuses the whole request with 400); then up to maxEvents SETs are
+// leased for PollLease and handed out, with moreAvailable exact. With
+// returnImmediately false and nothing to send the request is held until a
+// SET exists: the handler waits on the store's outbox wake-up
+// (store.OutboxWaiter: LISTEN/NOTIFY on PostgreSQL, so every node wakes),
+// dispatches, and claims; Recheck (2 s) is only the fallback for lost
+// notifications, lease expiries and replays.
+//
+// Dead SETs (refused or exhausted pushes, setErrs, SETs dropped by a
+// disabled stream) are listed by GET …/streams/{id}/deadletters and made
+// due again by POST …/streams/{id}/deadletters/replay.
+//
+// # Receipts
+//
+// Receipts(revocationID) gives one receipt per stream that should receive
+// the revocation (status pending, delivered, failing, paused, disabled,
+// deleted, failed or acknowledged; deliveredAt, acknowledgedAt) and
+// effectiveAt, the last acknowledgement once all are acknowledged. It
+// reads counters kept exact in the transactions that enqueue, hand out,
+// acknowledge and fail SETs, and mirrors them into store.Revocations
+// receipts (also done in the background after every change).
 //
 // # Events
 //

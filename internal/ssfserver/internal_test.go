@@ -1,10 +1,18 @@
 package ssfserver
 
 import (
+	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/vigil-idp/vigil/internal/keys"
+	"github.com/vigil-idp/vigil/internal/oauth"
+	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
+	"github.com/vigil-idp/vigil/ssf"
 )
 
 func TestDialControl(t *testing.T) {
@@ -51,5 +59,30 @@ func TestBackoff(t *testing.T) {
 		if d := s.backoff(2); d < 2*time.Second || d > 4*time.Second {
 			t.Fatalf("jittered backoff(2) = %v, want within [2s, 4s]", d)
 		}
+	}
+}
+
+// TestIssuerPath: with an issuer that has a path, the metadata lives at
+// /.well-known/ssf-configuration/<path> (SSF 1.0 §7.2) and the endpoints
+// under the path.
+func TestIssuerPath(t *testing.T) {
+	s := &Server{Issuer: "https://idp.example/tenant1", Store: sqltest.SQLite(t), Signers: &keys.Manager{},
+		Auth: &oauth.Verifier{Issuer: "https://idp.example/tenant1", Audiences: []string{"api://vigil"}, Keys: &keys.Manager{}}}
+	mux := http.NewServeMux()
+	s.Mount(mux)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/ssf-configuration/tenant1", nil))
+	var md ssf.TransmitterMetadata
+	if err := json.Unmarshal(rec.Body.Bytes(), &md); rec.Code != 200 || err != nil {
+		t.Fatalf("metadata: %d %s", rec.Code, rec.Body)
+	}
+	if md.Issuer != s.Issuer || md.ConfigurationEndpoint != "https://idp.example/tenant1/ssf/streams" ||
+		md.JWKSURI != "https://idp.example/tenant1/jwks" {
+		t.Errorf("metadata = %+v", md)
+	}
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/tenant1/ssf/streams", nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("GET /tenant1/ssf/streams without a token = %d, want 401", rec.Code)
 	}
 }

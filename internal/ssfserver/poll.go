@@ -64,6 +64,8 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, c caller) error {
 	resp := ssf.PollResponse{Sets: map[string]string{}}
 	if limit == 0 {
 		writeJSON(w, http.StatusOK, resp)
+		_ = http.NewResponseController(w).Flush()
+		s.flushReceipts(ctx)
 		return nil
 	}
 
