@@ -17,6 +17,8 @@ var flagEnv = map[string]string{
 	"database": "VIGIL_DATABASE",
 	"issuer":   "VIGIL_ISSUER",
 	"demo":     "VIGIL_DEMO",
+
+	"insecure-allow-loopback-push": "VIGIL_INSECURE_ALLOW_LOOPBACK_PUSH",
 }
 
 func newServeCmd() *cobra.Command {
@@ -50,5 +52,7 @@ writes <data-dir>/bootstrap.json (mode 0600).`,
 	f.StringVar(&cfg.Database, "database", "", "database URL: sqlite:///path or postgres://… (env VIGIL_DATABASE; default sqlite://<data-dir>/vigil.db)")
 	f.StringVar(&cfg.Issuer, "issuer", "", "issuer URL (env VIGIL_ISSUER; default http://<addr>)")
 	f.BoolVar(&cfg.Demo, "demo", false, "on first start, also create demo users, groups and role assignments (env VIGIL_DEMO=1)")
+	f.BoolVar(&cfg.InsecureAllowLoopbackPush, "insecure-allow-loopback-push", false,
+		"let SSF receivers push to http://127.0.0.1/localhost without the allow-list (development only: SSRF risk)")
 	return cmd
 }

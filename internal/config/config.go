@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -44,6 +45,18 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes limits request bodies. Env VIGIL_MAX_BODY_BYTES.
 	MaxBodyBytes int64
+	// InsecureAllowLoopbackPush lets SSF receivers register push endpoints
+	// on http://127.0.0.1, localhost and [::1] without the allow-list.
+	// Acceptable only for development and tests on one machine: any
+	// receiver could make the server POST to local services (SSRF).
+	// Flag --insecure-allow-loopback-push, env
+	// VIGIL_INSECURE_ALLOW_LOOPBACK_PUSH=1.
+	InsecureAllowLoopbackPush bool
+	// SSFPushAllowList maps an SSF receiver (its client id) to the URL
+	// prefixes it may register as push endpoints (https only). Env
+	// VIGIL_SSF_PUSH_ALLOWLIST: "clientId=https://rp.example.com/ssf/"
+	// entries separated by spaces or commas.
+	SSFPushAllowList map[string][]string
 }
 
 // Default returns the contract's defaults.
@@ -74,6 +87,16 @@ var EnvVars = []EnvVar{
 		c.Demo = b
 		return err
 	}},
+	{"VIGIL_INSECURE_ALLOW_LOOPBACK_PUSH", func(c *Config, v string) error {
+		b, err := parseBool(v)
+		c.InsecureAllowLoopbackPush = b
+		return err
+	}},
+	{"VIGIL_SSF_PUSH_ALLOWLIST", func(c *Config, v string) error {
+		m, err := parseAllowList(v)
+		c.SSFPushAllowList = m
+		return err
+	}},
 	{"VIGIL_ENCRYPTION_KEY", func(c *Config, v string) error { c.EncryptionKey = v; return nil }},
 	{"VIGIL_BOOTSTRAP_ADMIN_PASSWORD", func(c *Config, v string) error { c.BootstrapAdminPassword = v; return nil }},
 	{"VIGIL_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
@@ -87,6 +110,27 @@ var EnvVars = []EnvVar{
 		c.MaxBodyBytes = n
 		return err
 	}},
+}
+
+// parseAllowList reads "client=prefix" entries separated by commas or
+// spaces; every prefix must be an https URL with a host.
+func parseAllowList(v string) (map[string][]string, error) {
+	m := map[string][]string{}
+	for _, entry := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+		client, prefix, ok := strings.Cut(entry, "=")
+		u, err := url.Parse(prefix)
+		if !ok || client == "" || err != nil || u.Scheme != "https" || u.Host == "" {
+			return nil, fmt.Errorf("entry %q: want clientId=https://host/path-prefix", entry)
+		}
+		m[client] = append(m[client], prefix)
+	}
+	return m, nil
+}
+
+// AllowedPushURLs implements the SSF transmitter's per-receiver push
+// allow-list from SSFPushAllowList.
+func (c Config) AllowedPushURLs(_ context.Context, receiver string) ([]string, error) {
+	return c.SSFPushAllowList[receiver], nil
 }
 
 func parseBool(v string) (bool, error) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +132,26 @@ func TestValidate(t *testing.T) {
 				t.Errorf("got %d lines, want one per problem (%d): %q", lines, len(tt.wantErr), err)
 			}
 		})
+	}
+}
+
+func TestPushAllowList(t *testing.T) {
+	c := Default()
+	env := map[string]string{"VIGIL_SSF_PUSH_ALLOWLIST": "app1=https://rp.example.com/ssf/, app1=https://b.example.com/ app2=https://c.example.com/x"}
+	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.AllowedPushURLs(context.Background(), "app1")
+	if len(got) != 2 || got[0] != "https://rp.example.com/ssf/" {
+		t.Errorf("app1 prefixes = %v", got)
+	}
+	if got, _ := c.AllowedPushURLs(context.Background(), "nobody"); len(got) != 0 {
+		t.Errorf("unknown receiver has prefixes %v", got)
+	}
+	for _, bad := range []string{"app1", "=https://x/", "app1=http://x/", "app1=https://"} {
+		c := Default()
+		if err := c.ApplyEnv(func(k string) (string, bool) { return bad, k == "VIGIL_SSF_PUSH_ALLOWLIST" }, nil); err == nil {
+			t.Errorf("allow-list %q accepted", bad)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -26,8 +27,10 @@ import (
 	"github.com/vigil-idp/vigil/internal/keys"
 	"github.com/vigil-idp/vigil/internal/login"
 	"github.com/vigil-idp/vigil/internal/oauth"
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/session"
+	"github.com/vigil-idp/vigil/internal/ssfserver"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/vigilapi"
 )
@@ -100,6 +103,7 @@ func Run(ctx context.Context, cfg config.Config, o Options) error {
 		err = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 		log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout.String())
+		app.beforeShutdown()
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		err = srv.Shutdown(sctx)
 		cancel()
@@ -120,11 +124,12 @@ type node struct {
 	handler http.Handler
 	// workers run until the node stops; stopWorkers releases what they
 	// share once they have returned.
-	workers     []func(context.Context)
-	stopWorkers func()
-	issuer      string
-	bootstrap   bootstrap.Result
-	dataDir     string
+	workers        []func(context.Context)
+	stopWorkers    func()
+	beforeShutdown func()
+	issuer         string
+	bootstrap      bootstrap.Result
+	dataDir        string
 }
 
 // build wires every service as a struct literal (the composition root).
@@ -241,12 +246,34 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 	}).Mount(mux)
-	(&vigilapi.API{Issuer: issuer, Auth: vigilVerifier, Policies: sessions, Apps: st, Now: now, Logger: log,
-		MaxBodyBytes: cfg.MaxBodyBytes}).Mount(mux)
+	// Revocation (internal/revocation) and continuous access evaluation:
+	// the SSF transmitter (internal/ssfserver) feeds guards from the
+	// outbox and keeps the receipts behind a revocation's effectiveAt.
+	nodeID, err := nodeID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	revocations := &revocation.Service{Store: st, Now: now, Logger: log, WorkerID: nodeID}
+	transmitter := &ssfserver.Server{
+		Issuer:                    issuer,
+		Store:                     st,
+		Signers:                   km,
+		Auth:                      vigilVerifier,
+		PushAllowList:             cfg,
+		InsecureAllowLoopbackPush: cfg.InsecureAllowLoopbackPush,
+		Now:                       now,
+		Logger:                    log,
+	}
+	transmitter.Mount(mux)
+	(&vigilapi.API{Issuer: issuer, Auth: vigilVerifier, Policies: sessions, Apps: st,
+		Revocations: revocations, Users: st, Sessions: st, Receipts: transmitter,
+		Now: now, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}).Mount(mux)
 
 	wake, stopWake := st.OutboxNotify()
 	workers := []func(context.Context){
 		func(ctx context.Context) { km.Run(ctx, time.Hour) },
+		revocations.Run,
+		transmitter.Run,
 		func(ctx context.Context) { (&oauth.CodePurger{Codes: st, Now: now, Logger: log}).Run(ctx, time.Hour) },
 		func(ctx context.Context) {
 			(&oauth.BackchannelLogout{Issuer: issuer, Store: st, Signers: km, Now: now, Logger: log, Wake: wake}).Run(ctx)
@@ -257,8 +284,25 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	return &node{
 		store: st, issuer: issuer, bootstrap: res, dataDir: cfg.DataDir,
 		workers: workers, stopWorkers: stopWake,
-		handler: instrument(mux, newHTTPMetrics(reg), log, now),
+		// Held long polls end first, so the graceful shutdown does not
+		// wait out their timeout.
+		beforeShutdown: transmitter.Shutdown,
+		handler:        instrument(mux, newHTTPMetrics(reg), log, now),
 	}, nil
+}
+
+// nodeID returns this node's stable id (<data-dir>/node-id, created on first
+// start), so a restarted node resumes the revocation jobs it held at once.
+func nodeID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "node-id")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	id := uuid.NewString()
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write node id: %w", err)
+	}
+	return id, nil
 }
 
 // newDemo gives the demo a directory whose hasher returns one precomputed
