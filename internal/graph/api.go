@@ -49,6 +49,13 @@ type API struct {
 	// NewRequestID returns the request-id of a new request; nil means a
 	// random (v4) GUID, as Graph sends.
 	NewRequestID func() string
+	// Revocations serves the revoke actions (revokeSignInSessions and
+	// beta invalidateAllRefreshTokens); *revocation.Service satisfies it.
+	// When nil those routes are not served.
+	Revocations Revoker
+	// Audit serves /auditLogs/directoryAudits; a store.Audit (the store)
+	// satisfies it. When nil those routes are not served.
+	Audit AuditLog
 
 	once    sync.Once
 	handler http.Handler
@@ -68,7 +75,7 @@ type route struct {
 // routes is the route table of the API.
 func (a *API) routes() []route {
 	users, groups, apps, sps := a.users(), a.groups(), a.applications(), a.servicePrincipals()
-	return []route{
+	rts := []route{
 		{"GET", "/users", usersRead, users.listHandler(a)},
 		{"POST", "/users", usersWrite, users.createHandler(a)},
 		{"GET", "/users/$count", usersRead, users.countHandler()},
@@ -133,20 +140,60 @@ func (a *API) routes() []route {
 		{"GET", "/servicePrincipals/{id}/appRoleAssignments", appsRead, a.listAppRoleAssignments},
 		{"POST", "/servicePrincipals/{id}/appRoleAssignments", appRoleAssignmentsWrite, a.grantAppRole},
 		{"DELETE", "/servicePrincipals/{id}/appRoleAssignments/{assignmentId}", appRoleAssignmentsWrite, a.revokeAppRole},
+
+		{"POST", "/$batch", batchAccess, a.batch},
+	}
+	if a.Revocations != nil {
+		rts = append(rts,
+			route{"POST", "/users/{id}/revokeSignInSessions", revokeSessions, a.revokeSignInSessions},
+			route{"POST", "/users/{id}/microsoft.graph.revokeSignInSessions", revokeSessions, a.revokeSignInSessions},
+			route{"POST", "/me/revokeSignInSessions", meRevokeSessions, asMe(a.revokeSignInSessions)},
+			route{"POST", "/me/microsoft.graph.revokeSignInSessions", meRevokeSessions, asMe(a.revokeSignInSessions)},
+		)
+	}
+	if a.Audit != nil {
+		rts = append(rts,
+			route{"GET", "/auditLogs/directoryAudits", auditRead, a.listDirectoryAudits},
+			route{"GET", "/auditLogs/directoryAudits/{id}", auditRead, a.getDirectoryAudit},
+		)
+	}
+	return rts
+}
+
+// betaRoutes is the route table under /beta: only the legacy
+// invalidateAllRefreshTokens action (reference §1.6). Every other /beta
+// path is answered as an unknown path under /v1.0 is: 400 "Resource not
+// found for the segment".
+func (a *API) betaRoutes() []route {
+	if a.Revocations == nil {
+		return nil
+	}
+	return []route{
+		{"POST", "/users/{id}/invalidateAllRefreshTokens", invalidateRefreshTokens, a.invalidateAllRefreshTokens},
+		{"POST", "/users/{id}/microsoft.graph.invalidateAllRefreshTokens", invalidateRefreshTokens, a.invalidateAllRefreshTokens},
+		{"POST", "/me/invalidateAllRefreshTokens", meInvalidateRefreshTokens, asMe(a.invalidateAllRefreshTokens)},
+		{"POST", "/me/microsoft.graph.invalidateAllRefreshTokens", meInvalidateRefreshTokens, asMe(a.invalidateAllRefreshTokens)},
 	}
 }
 
-// Mount registers the API under /v1.0/ on mux. It panics when a required
-// field is missing, like a ServeMux panics on a bad pattern: both are
-// wiring mistakes.
+// API versions: the path prefixes the API serves.
+const (
+	prefixV1   = "/v1.0"
+	prefixBeta = "/beta"
+)
+
+// Mount registers the API under /v1.0/ and /beta/ on mux. It panics when a
+// required field is missing, like a ServeMux panics on a bad pattern: both
+// are wiring mistakes.
 func (a *API) Mount(mux *http.ServeMux) {
-	mux.Handle("/v1.0/", a.Handler())
+	mux.Handle(prefixV1+"/", a.Handler())
+	mux.Handle(prefixBeta+"/", a.Handler())
 }
 
-// Handler returns the API as one handler for paths under /v1.0/, with the
-// Graph middleware: request ids, panic recovery, authentication, body
-// limit; then key-segment rewriting and routing. A $batch implementation
-// can dispatch inner requests through it.
+// Handler returns the API as one handler for paths under /v1.0/ and
+// /beta/, with the Graph middleware: request ids, panic recovery,
+// authentication, body limit; then key-segment rewriting and routing.
+// $batch dispatches its inner requests through it.
 func (a *API) Handler() http.Handler {
 	a.once.Do(a.build)
 	return a.handler
@@ -163,7 +210,10 @@ func (a *API) build() {
 	}
 	a.mux = http.NewServeMux()
 	for _, rt := range a.routes() {
-		a.mux.Handle(rt.method+" /v1.0"+rt.path, a.endpoint(rt))
+		a.mux.Handle(rt.method+" "+prefixV1+rt.path, a.endpoint(rt))
+	}
+	for _, rt := range a.betaRoutes() {
+		a.mux.Handle(rt.method+" "+prefixBeta+rt.path, a.endpoint(rt))
 	}
 	var h http.Handler = http.HandlerFunc(a.dispatch)
 	h = a.limitBodies(h)
@@ -172,14 +222,23 @@ func (a *API) build() {
 	a.handler = a.withRequestIDs(h)
 }
 
-// endpoint checks the route's access (permissions.go), runs its handler
-// and renders any error it returns.
+// endpoint checks the route's access (permissions.go), attributes a write
+// to its caller (withInitiator), runs the route's handler and renders any
+// error it returns.
 func (a *API) endpoint(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := authz.FromContext(r.Context())
 		if err := rt.access.check(p); err != nil {
 			a.writeError(w, r, err)
 			return
+		}
+		if r.Method != http.MethodGet && !rt.access.anyCaller {
+			r2, err := a.withInitiator(r)
+			if err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			r = r2
 		}
 		if err := rt.handle(w, r); err != nil {
 			a.writeError(w, r, err)
@@ -197,7 +256,7 @@ func (a *API) dispatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r2
-	if p := r.URL.Path; len(p) > len("/v1.0/") && strings.HasSuffix(p, "/") {
+	if p := r.URL.Path; len(p) > len(prefixV1+"/") && strings.HasSuffix(p, "/") {
 		trimmed := *r
 		u := *r.URL
 		u.Path, u.RawPath = strings.TrimSuffix(p, "/"), strings.TrimSuffix(u.RawPath, "/")

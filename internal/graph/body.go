@@ -45,22 +45,39 @@ const (
 // read-only properties and values of the wrong type, 413 (through
 // *http.MaxBytesError) for a body over the limit.
 func (a *API) readJSON(r *http.Request, t bodyType) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := readJSONBody(r, false)
 	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return tooLarge(mb.Limit)
-		}
-		return NewError(http.StatusBadRequest, CodeBadRequest, msgInvalidJSON, err)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return NewError(http.StatusBadRequest, CodeBadRequest, msgEmptyBody, nil)
-	}
-	if !isJSONMediaType(r.Header.Get("Content-Type")) {
-		return NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
-			"The request body must be JSON: send it with Content-Type: application/json.", nil)
+		return err
 	}
 	return decodeObject(body, t)
+}
+
+// readJSONBody reads r's body for a JSON request: 413 (through
+// *http.MaxBytesError) over the limit, 400 when empty unless
+// emptyAllowed (then an empty body is returned as nil), 415 when a body
+// is sent with another media type.
+func readJSONBody(r *http.Request, emptyAllowed bool) ([]byte, error) {
+	var body []byte
+	if r.Body != nil {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				return nil, tooLarge(mb.Limit)
+			}
+			return nil, NewError(http.StatusBadRequest, CodeBadRequest, msgInvalidJSON, err)
+		}
+	}
+	switch {
+	case len(bytes.TrimSpace(body)) == 0 && emptyAllowed:
+		return nil, nil
+	case len(bytes.TrimSpace(body)) == 0:
+		return nil, NewError(http.StatusBadRequest, CodeBadRequest, msgEmptyBody, nil)
+	case !isJSONMediaType(r.Header.Get("Content-Type")):
+		return nil, NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
+			"The request body must be JSON: send it with Content-Type: application/json.", nil)
+	}
+	return body, nil
 }
 
 func isJSONMediaType(ct string) bool {

@@ -61,8 +61,8 @@ const (
 	// capWritePrivilegedUsers: change sensitive properties of, or delete,
 	// users who hold a privileged role (see privilegedTarget).
 	capWritePrivilegedUsers
-	// capReadAuditLogs: read the directory audit log (for the audit log
-	// API, which is not served yet).
+	// capReadAuditLogs: read the directory audit log
+	// (/auditLogs/directoryAudits).
 	capReadAuditLogs
 )
 

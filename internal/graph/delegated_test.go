@@ -190,6 +190,7 @@ func TestDelegatedAccess(t *testing.T) {
 func TestGlobalReader(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		reader := e.userWithRoles("reader@vigil.local", roleGlobalReader)
+		member := e.user("member@vigil.local")
 		g := e.group("Team", false)
 		e.addMember(g, reader)
 		var scopes []string
@@ -199,10 +200,14 @@ func TestGlobalReader(t *testing.T) {
 			}
 		}
 		tok := e.signIn(reader, scopes...)
-		for _, rt := range concreteRoutes(e.dir, g) {
+		for _, rt := range concreteRoutes(e, g, member) {
 			t.Run(rt.method+" "+rt.path, func(t *testing.T) {
 				r := e.request(tok, rt.method, rt.path, map[string]any{}, eventual)
 				switch {
+				case rt.access.anyCaller:
+					if r.status == http.StatusUnauthorized || r.status == http.StatusForbidden {
+						t.Fatalf("refused %d: %s", r.status, r.body)
+					}
 				case rt.access.me:
 					if r.status >= 400 {
 						t.Fatalf("%d: %s", r.status, r.body)

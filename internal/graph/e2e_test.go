@@ -280,22 +280,40 @@ type concreteRoute struct {
 	access       access
 }
 
-// concreteRoutes lists every route with its wildcards filled in.
-func concreteRoutes(d Directory, id string) []concreteRoute {
+// concreteRoutes lists every route of e's API, /v1.0 and /beta, with its
+// wildcards filled in: id, or user on the /users/{id} routes. Paths of
+// /v1.0 are relative to the Graph base, those of /beta absolute.
+func concreteRoutes(e *env, id, user string) []concreteRoute {
 	var out []concreteRoute
-	for _, rt := range (&API{Directory: d}).routes() {
-		p := regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(rt.path, id)
-		out = append(out, concreteRoute{rt.method, p, rt.access})
+	api := &API{Directory: e.dir, Revocations: e.rev, Audit: e.st}
+	fill := func(prefix string, rts []route) {
+		for _, rt := range rts {
+			v := id
+			if strings.HasPrefix(rt.path, "/users/{id}") {
+				v = user
+			}
+			p := prefix + regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(rt.path, v)
+			out = append(out, concreteRoute{rt.method, p, rt.access})
+		}
 	}
+	fill("", api.routes())
+	fill(e.issuer+prefixBeta, api.betaRoutes())
 	return out
 }
 
+// revokesSessions reports whether a route is a revoke action, which a user
+// may call on their own account without a role.
+func revokesSessions(rt concreteRoute) bool {
+	return strings.HasSuffix(rt.path, "SignInSessions") || strings.HasSuffix(rt.path, "RefreshTokens")
+}
+
 // TestEveryRouteIsProtected: no route answers without a valid token; none
-// answers an app-only token without a permission (the /me routes answer
-// app-only tokens 400, as Graph does); none answers a delegated token
-// without a Graph permission; and no write but PATCH /me answers a
-// delegated token holding every Graph permission for a user without a
-// directory role.
+// but $batch (whose inner requests are authorized on their own) answers an
+// app-only token without a permission (the /me routes answer app-only
+// tokens 400, as Graph does) or a delegated token without a Graph
+// permission; and for a delegated token holding every Graph permission
+// for a user without a directory role, no write answers but PATCH /me and
+// revoking the user's own sessions, and no read refuses but the audit log.
 func TestEveryRouteIsProtected(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		id := e.user("a@vigil.local")
@@ -316,7 +334,10 @@ func TestEveryRouteIsProtected(t *testing.T) {
 			return http.StatusForbidden
 		}
 		noRole := func(rt concreteRoute) int {
-			if rt.method == "GET" || rt.access.me {
+			switch {
+			case rt.method == "GET" && strings.HasPrefix(rt.path, "/auditLogs"):
+				return http.StatusForbidden
+			case rt.method == "GET" || rt.access.me || revokesSessions(rt):
 				return 0
 			}
 			return http.StatusForbidden
@@ -336,9 +357,12 @@ func TestEveryRouteIsProtected(t *testing.T) {
 		}
 		for _, tok := range tokens {
 			t.Run(tok.name, func(t *testing.T) {
-				for _, rt := range concreteRoutes(e.dir, id) {
+				for _, rt := range concreteRoutes(e, id, id) {
 					r := e.request(tok.token, rt.method, rt.path, map[string]any{})
 					want := tok.want(rt)
+					if rt.access.anyCaller && want != http.StatusUnauthorized {
+						want = 0
+					}
 					switch {
 					case want == 0 && (r.status == http.StatusUnauthorized || r.status == http.StatusForbidden):
 						t.Errorf("%s %s: refused %d: %s", rt.method, rt.path, r.status, r.body)
@@ -384,6 +408,13 @@ func TestPermissionTable(t *testing.T) {
 			{pApplicationReadWriteAll, "POST", "/servicePrincipals/" + sp + "/appRoleAssignments", true},
 			{pApplicationReadAll, "POST", "/servicePrincipals/" + sp + "/appRoleAssignments", false},
 			{pGroupReadWriteAll, "DELETE", "/applications/" + app, false},
+			{pUserRevokeSessionsAll, "POST", "/users/" + u + "/revokeSignInSessions", true},
+			{pUserRevokeSessionsAll, "GET", "/users", false},
+			{pUserReadWriteAll, "POST", "/users/" + u + "/microsoft.graph.revokeSignInSessions", true},
+			{pUserReadAll, "POST", "/users/" + u + "/revokeSignInSessions", false},
+			{pAuditLogReadAll, "GET", "/auditLogs/directoryAudits", true},
+			{pAuditLogReadAll, "GET", "/users", false},
+			{pDirectoryReadAll, "GET", "/auditLogs/directoryAudits", false},
 		}
 		for _, tt := range tests {
 			t.Run(tt.perm+" "+tt.method+" "+tt.path, func(t *testing.T) {

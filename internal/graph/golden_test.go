@@ -308,11 +308,23 @@ var errorCases = []goldenCase{
 	}},
 }
 
+// allGoldenCases lists every golden case.
+func allGoldenCases() []goldenCase {
+	var all []goldenCase
+	for _, cs := range [][]goldenCase{successCases, errorCases, batchGoldenCases, revokeGoldenCases, auditGoldenCases} {
+		all = append(all, cs...)
+	}
+	return all
+}
+
 // TestGolden compares every response shape with its golden file, on every
 // store backend.
 func TestGolden(t *testing.T) {
-	for _, c := range append(append([]goldenCase{}, successCases...), errorCases...) {
+	for _, c := range allGoldenCases() {
 		t.Run(c.name, func(t *testing.T) {
+			// Each case has its own store and server, and writes only its
+			// own golden file.
+			t.Parallel()
 			eachEnv(t, func(t *testing.T, e *env) {
 				e.golden(t, c.name, c.run(t, e))
 			})
@@ -323,7 +335,7 @@ func TestGolden(t *testing.T) {
 // TestGoldenFilesAreUsed keeps testdata free of stale golden files.
 func TestGoldenFilesAreUsed(t *testing.T) {
 	names := map[string]bool{}
-	for _, c := range append(append([]goldenCase{}, successCases...), errorCases...) {
+	for _, c := range allGoldenCases() {
 		if names[c.name] {
 			t.Errorf("duplicate golden case %s", c.name)
 		}

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/vigil-idp/vigil/internal/directory"
 	"github.com/vigil-idp/vigil/internal/keys"
 	"github.com/vigil-idp/vigil/internal/oauth"
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
@@ -49,7 +51,9 @@ var testArgon2 = secret.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen:
 type env struct {
 	t      *testing.T
 	ctx    context.Context
+	st     *sqlstore.Store
 	dir    *directory.Service
+	rev    *revocation.Service
 	keys   *keys.Manager
 	tokens *oauth.AccessTokens
 	srv    *httptest.Server
@@ -61,7 +65,16 @@ type env struct {
 	// cliClientID is the appId of the public client delegated tokens are
 	// issued to; signIn registers it on first use.
 	cliClientID string
+	// clock is the time of the directory, the revocation service, the API
+	// and the token service (unix nanoseconds); t0 until advance moves it.
+	clock atomic.Int64
 }
+
+// now is the environment's clock.
+func (e *env) now() time.Time { return time.Unix(0, e.clock.Load()).UTC() }
+
+// advance moves the environment's clock forward by d.
+func (e *env) advance(d time.Duration) { e.clock.Add(int64(d)) }
 
 // eachEnv runs fn against a fresh environment on every store backend.
 func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
@@ -71,7 +84,9 @@ func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
 func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	t.Helper()
 	ctx := context.Background()
-	now := func() time.Time { return t0 }
+	e := &env{t: t, ctx: ctx, st: st}
+	e.clock.Store(t0.UnixNano())
+	now := e.now
 	master := bytes.Repeat([]byte("k"), secret.KeySize)
 	box, err := secret.NewBox(master)
 	if err != nil {
@@ -80,16 +95,17 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	hasher := secret.NewHasher(master)
 	var mu sync.Mutex
 	n := 0
+	// Sequential ids keep list order, and so the golden files, stable.
+	newID := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
+	}
 	dir := &directory.Service{
-		Store: st,
-		Now:   now,
-		// Sequential ids keep list order, and so the golden files, stable.
-		NewID: func() string {
-			mu.Lock()
-			defer mu.Unlock()
-			n++
-			return fmt.Sprintf("00000000-0000-4000-8000-%012d", n)
-		},
+		Store:        st,
+		Now:          now,
+		NewID:        newID,
 		HashPassword: func(pw string) (string, error) { return secret.HashPassword(pw, testArgon2) },
 		Secrets:      hasher,
 	}
@@ -103,7 +119,8 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	if err := dir.EnsureBuiltins(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ctx: ctx, dir: dir, keys: km}
+	e.dir, e.keys = dir, km
+	e.rev = &revocation.Service{Store: st, Now: now, NewID: newID}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewUnstartedServer(mux)
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
@@ -120,11 +137,13 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 		Now: now,
 	}).Mount(mux)
 	(&API{
-		Directory: dir,
-		Auth:      &oauth.Verifier{Keys: km, Issuer: e.issuer, Audiences: []string{authz.GraphResource}, Now: now},
-		BaseURL:   e.base,
-		Now:       now,
-		Logger:    slog.New(slog.DiscardHandler),
+		Directory:   dir,
+		Auth:        &oauth.Verifier{Keys: km, Issuer: e.issuer, Audiences: []string{authz.GraphResource}, Now: now},
+		BaseURL:     e.base,
+		Now:         now,
+		Logger:      slog.New(slog.DiscardHandler),
+		Revocations: e.rev,
+		Audit:       st,
 	}).Mount(mux)
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)

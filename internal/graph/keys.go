@@ -94,11 +94,15 @@ var alternateKeys = map[string]string{
 }
 
 // rewriteKeySegment turns a request for /v1.0/set(key='v')/rest into one for
-// /v1.0/set/v/rest, so one route serves both forms. It returns r unchanged
-// when the first segment is not a key segment and an error for a key
-// segment Vigil does not support.
+// /v1.0/set/v/rest (and likewise under /beta), so one route serves both
+// forms. It returns r unchanged when the first segment is not a key
+// segment and an error for a key segment Vigil does not support.
 func rewriteKeySegment(r *http.Request) (*http.Request, error) {
-	escaped := strings.TrimPrefix(r.URL.EscapedPath(), "/v1.0/")
+	prefix := prefixV1
+	if strings.HasPrefix(r.URL.Path, prefixBeta+"/") {
+		prefix = prefixBeta
+	}
+	escaped := strings.TrimPrefix(r.URL.EscapedPath(), prefix+"/")
 	first, rest, _ := strings.Cut(escaped, "/")
 	if !strings.Contains(first, "(") {
 		return r, nil
@@ -111,7 +115,7 @@ func rewriteKeySegment(r *http.Request) (*http.Request, error) {
 	if !ok || k.prop != "" && !strings.EqualFold(alternateKeys[k.set], k.prop) {
 		return nil, unknownSegment(seg)
 	}
-	raw := "/v1.0/" + k.set + "/" + url.PathEscape(k.value)
+	raw := prefix + "/" + k.set + "/" + url.PathEscape(k.value)
 	if rest != "" {
 		raw += "/" + rest
 	}

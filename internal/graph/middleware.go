@@ -57,18 +57,30 @@ const maxClientRequestID = 256
 func (a *API) withRequestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := a.newRequestID()
-		client := r.Header.Get("client-request-id")
-		if client == "" || len(client) > maxClientRequestID || !printableASCII(client) {
-			client = id
-		}
-		h := w.Header()
-		h.Set("request-id", id)
-		h.Set("client-request-id", client)
-		h.Set("OData-Version", "4.0")
-		h.Set("Cache-Control", "no-cache")
+		client := clientRequestID(r.Header, id)
+		setGraphHeaders(w.Header(), id, client)
 		info := requestInfo{requestID: id, clientRequestID: client, escapedPath: r.URL.EscapedPath()}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 	})
+}
+
+// clientRequestID is the client-request-id to echo for a request with
+// headers h and request-id id: the client's, or id when it sent none
+// usable.
+func clientRequestID(h http.Header, id string) string {
+	client := h.Get("client-request-id")
+	if client == "" || len(client) > maxClientRequestID || !printableASCII(client) {
+		return id
+	}
+	return client
+}
+
+// setGraphHeaders sets the headers every Graph response carries.
+func setGraphHeaders(h http.Header, requestID, clientRequestID string) {
+	h.Set("request-id", requestID)
+	h.Set("client-request-id", clientRequestID)
+	h.Set("OData-Version", "4.0")
+	h.Set("Cache-Control", "no-cache")
 }
 
 func (a *API) newRequestID() string {
@@ -203,5 +215,5 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 // realm is the protection space named in challenges: the server's origin
 // and path above the Graph base (its issuer).
 func (a *API) realm() string {
-	return strings.TrimSuffix(strings.TrimSuffix(a.BaseURL, "/"), "/v1.0")
+	return strings.TrimSuffix(strings.TrimSuffix(a.BaseURL, "/"), prefixV1)
 }

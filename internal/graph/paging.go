@@ -67,7 +67,7 @@ func errBadSkipToken(cause error) *Error {
 // query option in its original order and encoding, with $skiptoken
 // replaced (reference §3.3: clients use the URL verbatim).
 func (a *API) nextLink(r *http.Request, token string) string {
-	path := strings.TrimPrefix(infoFrom(r.Context()).escapedPath, "/v1.0")
+	path := strings.TrimPrefix(infoFrom(r.Context()).escapedPath, prefixV1)
 	var q []string
 	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
 		if part == "" {

@@ -16,11 +16,15 @@ import (
 // group), Roles lists each that may apply and a guard (guards.go) picks.
 // Routes marked me act on the signed-in user and exist only for delegated
 // tokens.
+//
+// Routes marked anyCaller accept every authenticated caller: $batch, whose
+// inner requests are each authorized on their own.
 type access struct {
 	App       []string
 	Delegated []string
 	Roles     []capability
 	me        bool
+	anyCaller bool
 }
 
 // check decides whether p may use a route requiring acc: nil, Graph's 403
@@ -29,6 +33,8 @@ type access struct {
 func (acc access) check(p *authz.Principal) error {
 	switch {
 	case p == nil:
+	case acc.anyCaller:
+		return nil
 	case p.Kind == authz.AppOnly && acc.me:
 		return NewError(http.StatusBadRequest, CodeBadRequest, msgMeNeedsDelegated, nil)
 	case p.Kind == authz.AppOnly:
@@ -62,6 +68,8 @@ const (
 	pApplicationReadAll      = "Application.Read.All"
 	pApplicationReadWriteAll = "Application.ReadWrite.All"
 	pAppRoleAssignmentRWAll  = "AppRoleAssignment.ReadWrite.All"
+	pUserRevokeSessionsAll   = "User.RevokeSessions.All"
+	pAuditLogReadAll         = "AuditLog.Read.All"
 )
 
 // The permission sets of the routes, from the Permissions section of each
@@ -195,4 +203,41 @@ var (
 		Delegated: []string{pAppRoleAssignmentRWAll, pApplicationReadWriteAll},
 		Roles:     []capability{capGrantAppRoles},
 	}
+	// user-revokesigninsessions (reference §2.1): application
+	// User.RevokeSessions.All, and User.ReadWrite.All and
+	// Directory.ReadWrite.All as earlier revisions listed; delegated the
+	// same and Directory.AccessAsUser.All, and User.ReadWrite for one's own
+	// account. Whom a delegated caller may revoke depends on the target
+	// (the "Who can reset passwords" matrix, reference §2.4), so the
+	// revocation service decides it (authz.CanActOnUser) and the route
+	// asks only for a signed-in member (capSelfService): a scope that is
+	// not enough for this target, or roles that do not cover it, are
+	// refused there with the same 403.
+	revokeSessions = access{
+		App: []string{pUserRevokeSessionsAll, pUserReadWriteAll, pDirectoryReadWriteAll},
+		Delegated: []string{pUserRevokeSessionsAll, pUserReadWrite, pUserReadWriteAll, pDirectoryReadWriteAll,
+			pDirectoryAccessAsUser},
+		Roles: []capability{capSelfService},
+	}
+	// user-revokesigninsessions with /me: User.RevokeSessions.All or
+	// User.ReadWrite (or a broader scope above), no role.
+	meRevokeSessions = access{Delegated: revokeSessions.Delegated, Roles: []capability{capSelfService}, me: true}
+	// user-invalidateallrefreshtokens (beta, reference §1.6): delegated
+	// User.ReadWrite (one's own account) and Directory.ReadWrite.All;
+	// application permissions are not supported, so an app-only token is
+	// refused (403; 400 on /me). The service applies the matrix as for
+	// revokeSessions.
+	invalidateRefreshTokens   = access{Delegated: []string{pUserReadWrite, pDirectoryReadWriteAll}, Roles: []capability{capSelfService}}
+	meInvalidateRefreshTokens = access{Delegated: invalidateRefreshTokens.Delegated, Roles: []capability{capSelfService}, me: true}
+	// directoryaudit-list, directoryaudit-get: AuditLog.Read.All, and in
+	// delegated calls a role that reads audit logs (capReadAuditLogs: the
+	// page's "supported roles"). Older revisions of the page asked for
+	// "AuditLog.Read.All and Directory.Read.All"; the current one lists
+	// AuditLog.Read.All as least privileged and Directory.Read.All as
+	// higher, which would let any directory reader read the audit log, so
+	// Vigil requires AuditLog.Read.All.
+	auditRead = access{App: []string{pAuditLogReadAll}, Delegated: []string{pAuditLogReadAll}, Roles: []capability{capReadAuditLogs}}
+	// json-batching: any authenticated caller; each inner request is
+	// authorized on its own.
+	batchAccess = access{anyCaller: true}
 )

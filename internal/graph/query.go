@@ -149,13 +149,8 @@ func (o options) list(r *http.Request, s odata.Schema) (listQuery, error) {
 	advanced := o.eventual && countOn
 	needFilter, needSort := false, false
 
-	if v, ok := o.values["$filter"]; ok {
-		if lq.Filter, err = odata.ParseFilter(v); err != nil {
-			return lq, err
-		}
-		if needFilter, err = s.CheckFilter(lq.Filter); err != nil {
-			return lq, err
-		}
+	if lq.Filter, needFilter, err = o.filter(s); err != nil {
+		return lq, err
 	}
 	if v, ok := o.values["$orderby"]; ok {
 		if lq.OrderBy, err = odata.ParseOrderBy(v); err != nil {
@@ -183,32 +178,66 @@ func (o options) list(r *http.Request, s odata.Schema) (listQuery, error) {
 	case needSort && !advanced:
 		return lq, unsupportedQuery(msgAdvancedSort)
 	}
-	lq.Top = defaultTop
-	if v, ok := o.values["$top"]; ok {
-		if lq.Top, err = odata.ParseTop(v, maxTop); err != nil {
-			var oe *odata.Error
-			if errors.As(err, &oe) {
-				return lq, NewError(http.StatusBadRequest, CodeRequestBadRequest, oe.Msg, err)
-			}
-			return lq, err
-		}
+	if lq.Top, err = o.top(defaultTop, maxTop); err != nil {
+		return lq, err
 	}
 	if lq.sel, err = o.selection(s); err != nil {
 		return lq, err
 	}
+	if err := o.paging(r, &lq); err != nil {
+		return lq, err
+	}
+	lq.count = advanced && lq.Cursor == ""
+	return lq, nil
+}
+
+// filter parses $filter, if present, and checks it against s;
+// needsAdvanced reports a filter only advanced queries allow.
+func (o options) filter(s odata.Schema) (e odata.Expr, needsAdvanced bool, err error) {
+	v, ok := o.values["$filter"]
+	if !ok {
+		return nil, false, nil
+	}
+	if e, err = odata.ParseFilter(v); err != nil {
+		return nil, false, err
+	}
+	needsAdvanced, err = s.CheckFilter(e)
+	return e, needsAdvanced, err
+}
+
+// top reads $top, from 1 to maxN; def when absent.
+func (o options) top(def, maxN int) (int, error) {
+	v, ok := o.values["$top"]
+	if !ok {
+		return def, nil
+	}
+	n, err := odata.ParseTop(v, maxN)
+	if err != nil {
+		var oe *odata.Error
+		if errors.As(err, &oe) {
+			return 0, NewError(http.StatusBadRequest, CodeRequestBadRequest, oe.Msg, err)
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+// paging binds lq's skip tokens to the request's collection and query and
+// decodes the $skiptoken sent, if any, into lq.Cursor.
+func (o options) paging(r *http.Request, lq *listQuery) error {
 	lq.scope = skipScope{
 		path:    r.URL.Path,
 		filter:  o.values["$filter"],
 		orderBy: o.values["$orderby"],
 		search:  o.values["$search"],
 	}
-	if tok, ok := o.values["$skiptoken"]; ok {
-		if lq.Cursor, err = lq.scope.decode(tok); err != nil {
-			return lq, err
-		}
+	tok, ok := o.values["$skiptoken"]
+	if !ok {
+		return nil
 	}
-	lq.count = advanced && lq.Cursor == ""
-	return lq, nil
+	var err error
+	lq.Cursor, err = lq.scope.decode(tok)
+	return err
 }
 
 // countQuery reads the options of a /$count request: Graph answers 400

@@ -81,6 +81,7 @@ var usersSchema = odata.Schema{Name: "microsoft.graph.user", Props: map[string]o
 	}),
 	"mailNickname":                    tweak(text, func(p *odata.Prop) { p.Searchable = true }),
 	"signInSessionsValidFromDateTime": selectOnly(odata.TypeDateTime),
+	"refreshTokensValidFromDateTime":  selectOnly(odata.TypeDateTime),
 }}
 
 // groupsSchema: https://learn.microsoft.com/en-us/graph/api/resources/group

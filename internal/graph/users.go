@@ -30,7 +30,9 @@ var userDefaults = []string{
 // userObject renders every property of a user Vigil returns; the defaults
 // first, in Graph's order, then those available only with $select.
 // passwordProfile is write-only and never rendered. preferredLanguage is
-// not stored and always null.
+// not stored and always null. refreshTokensValidFromDateTime is the
+// property the beta invalidateAllRefreshTokens moves (reference §1.6; the
+// v1.0 user page listed it too, read-only and $select only).
 func userObject(u store.User) object {
 	return object{
 		{"businessPhones", emptyIfNil(u.BusinessPhones)},
@@ -49,6 +51,7 @@ func userObject(u store.User) object {
 		{"department", u.Department},
 		{"mailNickname", u.MailNickname},
 		{"signInSessionsValidFromDateTime", dateTime(u.SignInSessionsValidFrom)},
+		{"refreshTokensValidFromDateTime", dateTime(u.RefreshTokensValidFrom)},
 	}
 }
 
@@ -90,7 +93,7 @@ func userBody(in *directory.UserInput) bodyType {
 				},
 				func() { in.PasswordProfile = directory.Null[directory.PasswordProfile]() }),
 		},
-		readOnly:    []string{"id", "createdDateTime", "signInSessionsValidFromDateTime"},
+		readOnly:    []string{"id", "createdDateTime", "signInSessionsValidFromDateTime", "refreshTokensValidFromDateTime"},
 		unsupported: []string{"preferredLanguage"},
 	}
 }
