@@ -118,3 +118,48 @@ func TestDelegatedFlowThroughTheWiredServer(t *testing.T) {
 		t.Fatalf("introspection of a disabled user's access token = %d active=%v, want inactive", resp.StatusCode, intro.Active)
 	}
 }
+
+// TestGraphRevokeSignInSessions: Graph's revoke action answers as Graph
+// does, names the revocation resource, kills the user's refresh token at
+// once and is audited.
+func TestGraphRevokeSignInSessions(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t, "")
+	srv := start(t, cfg)
+	f, _ := readBootstrap(t, cfg.DataDir)
+	appToken := graphToken(t, cfg.IssuerURL(), f)
+	provider, err := oidc.NewProvider(ctx, cfg.IssuerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The admin signs in with the CLI client (password grant).
+	cli := oauth2.Config{ClientID: f.CLIClientID, Endpoint: provider.Endpoint(),
+		Scopes: []string{"openid", "offline_access", "https://graph.microsoft.com/User.Read"}}
+	tok, err := cli.PasswordCredentialsToken(ctx, f.Admin.UserPrincipalName, f.Admin.Password)
+	if err != nil {
+		t.Fatalf("password grant: %v", err)
+	}
+
+	code, hdr, body := call(t, "POST", srv.base+"/v1.0/users/"+f.Admin.UserPrincipalName+"/revokeSignInSessions", appToken, "")
+	if code != 200 || body["value"] != true || body["@odata.context"] != cfg.IssuerURL()+"/v1.0/$metadata#Edm.Boolean" {
+		t.Fatalf("revokeSignInSessions = %d %v", code, body)
+	}
+	if !strings.HasPrefix(hdr.Get("Location"), cfg.IssuerURL()+"/vigil/v1/revocations/") {
+		t.Errorf("Location = %q", hdr.Get("Location"))
+	}
+	if _, err := cli.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err == nil ||
+		!strings.Contains(err.Error(), "invalid_grant") {
+		t.Fatalf("refresh after revokeSignInSessions = %v, want invalid_grant", err)
+	}
+	filter := url.QueryEscape("targetResources/any(t: t/id eq '" + f.Admin.ID + "')")
+	code, _, audit := call(t, "GET", srv.base+"/v1.0/auditLogs/directoryAudits?$filter="+filter, appToken, "")
+	found := false
+	for _, v := range audit["value"].([]any) {
+		if rec, _ := v.(map[string]any); rec["activityDisplayName"] == "Update StsRefreshTokenValidFrom Timestamp" {
+			found = true
+		}
+	}
+	if code != 200 || !found {
+		t.Fatalf("audit for the revocation = %d %v", code, audit)
+	}
+}

@@ -238,14 +238,6 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	op.Mount(mux)
 	ui.Mount(mux)
 
-	(&graph.API{
-		Directory:    dir,
-		Auth:         graphVerifier,
-		BaseURL:      graphBase,
-		Now:          now,
-		Logger:       log,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-	}).Mount(mux)
 	// Revocation (internal/revocation) and continuous access evaluation:
 	// the SSF transmitter (internal/ssfserver) feeds guards from the
 	// outbox and keeps the receipts behind a revocation's effectiveAt.
@@ -265,6 +257,16 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		Logger:                    log,
 	}
 	transmitter.Mount(mux)
+	(&graph.API{
+		Directory:    dir,
+		Auth:         graphVerifier,
+		BaseURL:      graphBase,
+		Revocations:  revocations,
+		Audit:        st,
+		Now:          now,
+		Logger:       log,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+	}).Mount(mux)
 	(&vigilapi.API{Issuer: issuer, Auth: vigilVerifier, Policies: sessions, Apps: st,
 		Revocations: revocations, Users: st, Sessions: st, Receipts: transmitter,
 		Now: now, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}).Mount(mux)
