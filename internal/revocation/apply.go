@@ -99,40 +99,86 @@ func newTimeOrderedID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // applyUsers is ApplyInTx for users already read in tx.
 func applyUsers(ctx context.Context, tx Tx, in Initiator, cause Cause, users []store.User, at time.Time, opts Options) (map[string]time.Time, error) {
+	ended := map[string][]EndedSession{}
+	if cause == CauseUserDeleted {
+		// The user's session rows go with the user: list them now for the
+		// back-channel logout of their clients.
+		for _, u := range users {
+			ss, err := tx.ListSessionsOfUser(ctx, u.ID, false)
+			if err != nil {
+				return nil, fmt.Errorf("revocation: apply: sessions of %s: %w", u.ID, err)
+			}
+			for _, s := range ss {
+				ended[u.ID] = append(ended[u.ID], EndedSession{ID: s.ID, ClientIDs: s.ClientIDs})
+			}
+		}
+	}
+	e, err := render(in, cause, users, at, opts, ended)
+	if err != nil {
+		return nil, err
+	}
+	return e.write(ctx, tx)
+}
+
+// effects are the writes of one cause on some users: the users, and their
+// audit records and outbox events rendered ahead of the transaction with
+// each user's T as it was read (records[i] and events[i] are users[i]'s).
+// write corrects what changed since.
+type effects struct {
+	ec      *eventCtx
+	ca      causeAudit
+	users   []store.User
+	records []store.AuditRecord
+	events  [][]store.OutboxEvent
+	refresh bool // move refreshTokensValidFrom too
+}
+
+// render prepares the effects of cause on users at `at`; ended lists the
+// sessions to name in session-revoked events, by user.
+func render(in Initiator, cause Cause, users []store.User, at time.Time, opts Options, ended map[string][]EndedSession) (*effects, error) {
 	ca, ok := causeAudits[cause]
 	if !ok {
 		return nil, fmt.Errorf("revocation: apply: cause %v does not act on users", cause)
 	}
 	at = at.UTC().Truncate(time.Microsecond)
-	prev := make(map[string]time.Time, len(users))
-	if len(users) == 0 {
+	e := &effects{
+		ec: &eventCtx{
+			txn: opts.txn(), revocationID: opts.RevocationID, reason: opts.Reason, cause: cause,
+			in: in, initiatedBy: in.InitiatedBy(), at: at,
+		},
+		ca: ca, users: users,
+		records: make([]store.AuditRecord, len(users)),
+		events:  make([][]store.OutboxEvent, len(users)),
+		refresh: opts.RefreshTokensToo || cause == CausePasswordChanged,
+	}
+	for i, u := range users {
+		e.records[i] = userAudit(e.ec, ca, u, u.SignInSessionsValidFrom).Record(newTimeOrderedID())
+		e.events[i] = e.ec.events(u, ended[u.ID])
+	}
+	return e, nil
+}
+
+// write applies e in tx: T advanced, sessions and refresh tokens revoked,
+// then the rendered records and events appended, except those of users
+// deleted since they were read, and with the audit record re-rendered for
+// a user whose T changed since. It returns each remaining user's previous
+// T. e itself is not changed, so a retried transaction may write it again.
+func (e *effects) write(ctx context.Context, tx Tx) (map[string]time.Time, error) {
+	prev := make(map[string]time.Time, len(e.users))
+	if len(e.users) == 0 {
 		return prev, nil
 	}
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	ended := map[string][]EndedSession{}
-	if ca.movesT {
-		if cause == CauseUserDeleted {
-			// The user's session rows go with the user: list them now
-			// for the back-channel logout of their clients.
-			for _, id := range ids {
-				ss, err := tx.ListSessionsOfUser(ctx, id, false)
-				if err != nil {
-					return nil, fmt.Errorf("revocation: apply: sessions of %s: %w", id, err)
-				}
-				for _, s := range ss {
-					ended[id] = append(ended[id], EndedSession{ID: s.ID, ClientIDs: s.ClientIDs})
-				}
-			}
+	at := e.ec.at
+	if e.ca.movesT {
+		ids := make([]string, len(e.users))
+		for i, u := range e.users {
+			ids[i] = u.ID
 		}
 		var err error
-		prev, err = tx.AdvanceSignInSessionsValidFrom(ctx, ids, at, opts.RefreshTokensToo || cause == CausePasswordChanged)
-		if err != nil {
+		if prev, err = tx.AdvanceSignInSessionsValidFrom(ctx, ids, at, e.refresh); err != nil {
 			return nil, fmt.Errorf("revocation: apply: advance validFrom: %w", err)
 		}
-		reason := sessionReason[cause]
+		reason := sessionReason[e.ec.cause]
 		if _, err := tx.RevokeSessionsOfUsers(ctx, ids, at, reason); err != nil {
 			return nil, fmt.Errorf("revocation: apply: revoke sessions: %w", err)
 		}
@@ -140,24 +186,23 @@ func applyUsers(ctx context.Context, tx Tx, in Initiator, cause Cause, users []s
 			return nil, fmt.Errorf("revocation: apply: revoke refresh tokens: %w", err)
 		}
 	} else {
-		for _, u := range users {
+		for _, u := range e.users {
 			prev[u.ID] = u.SignInSessionsValidFrom
 		}
 	}
-
-	ec := &eventCtx{
-		txn: opts.txn(), revocationID: opts.RevocationID, reason: opts.Reason, cause: cause,
-		in: in, initiatedBy: in.InitiatedBy(), at: at,
-	}
-	records := make([]store.AuditRecord, 0, len(users))
-	events := make([]store.OutboxEvent, 0, 2*len(users))
-	for _, u := range users {
+	records := make([]store.AuditRecord, 0, len(e.users))
+	events := make([]store.OutboxEvent, 0, 2*len(e.users))
+	for i, u := range e.users {
 		old, ok := prev[u.ID]
 		if !ok {
 			continue // deleted since it was read
 		}
-		records = append(records, userAudit(ec, ca, u, old).Record(newTimeOrderedID()))
-		events = append(events, ec.events(u, ended[u.ID])...)
+		r := e.records[i]
+		if !old.Equal(u.SignInSessionsValidFrom) { // moved since it was read
+			r = userAudit(e.ec, e.ca, u, old).Record(r.ID)
+		}
+		records = append(records, r)
+		events = append(events, e.events[i]...)
 	}
 	if err := tx.AppendAudit(ctx, records...); err != nil {
 		return nil, fmt.Errorf("revocation: apply: audit: %w", err)

@@ -3,6 +3,7 @@ package revocation
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -361,6 +362,64 @@ func TestBulkConcurrentWorkers(t *testing.T) {
 			if f.state(u.ID).liveSessions != 0 {
 				t.Errorf("user %s still has live sessions", u.ID)
 			}
+		}
+	})
+}
+
+// TestBulkCorrectsPrefetchedChunks changes targets after their chunk was
+// read ahead (outside the transaction) and before it commits: a deleted
+// user is reported failed, and a user revoked meanwhile keeps the later T,
+// with an audit record that shows it as the old value.
+func TestBulkCorrectsPrefetchedChunks(t *testing.T) {
+	each(t, func(f *fixture) {
+		t := f.t
+		us := f.users("pre", 6)
+		ids := make([]string, len(us))
+		for i, u := range us {
+			ids[i] = u.ID
+		}
+		job := f.submit(bulkApp, Request{UserIDs: ids})
+		later := t0.Add(time.Hour)
+		chunks := 0
+		f.svc.beforeChunk = func() {
+			if chunks++; chunks != 2 {
+				return
+			}
+			if err := f.st.DeleteUser(f.ctx, us[3].ID); err != nil {
+				t.Fatal(err)
+			}
+			err := f.st.InTx(f.ctx, func(tx store.Tx) error {
+				_, err := ApplyInTx(f.ctx, tx, Initiator{}, CauseAdminRevoke, []string{us[4].ID}, later, Options{CorrelationID: "meanwhile"})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.work(f.svc)
+		r := f.wantCounts(job.ID, 5, 0, 1)
+		if res := f.results(job.ID)[us[3].ID]; res.Outcome != OutcomeFailed || res.Detail != "user not found" {
+			t.Errorf("deleted user's result = %+v", res)
+		}
+		f.wantRevoked(us[4].ID, later)
+		for _, u := range append(us[:3:3], us[5]) {
+			f.wantRevoked(u.ID, r.ValidFrom)
+		}
+		found := 0
+		for _, a := range f.audit() {
+			if a.CorrelationID != job.ID || a.TargetIDs[0] != us[4].ID {
+				continue
+			}
+			found++
+			if !strings.Contains(string(a.TargetResources), `"oldValue":"[\"2025-06-01T13:00:00Z\"]"`) {
+				t.Errorf("job's audit record of the user revoked meanwhile: %s", a.TargetResources)
+			}
+		}
+		if found != 1 {
+			t.Errorf("%d audit records of the job for the user revoked meanwhile, want 1", found)
+		}
+		if o := len(f.outbox()); o != 6 { // 5 by the job, 1 meanwhile
+			t.Errorf("%d events, want 6", o)
 		}
 	})
 }

@@ -69,6 +69,9 @@ type Service struct {
 	// afterChunk, when set (tests), runs after each committed chunk of a
 	// job with the job's state.
 	afterChunk func(r store.Revocation)
+	// beforeChunk, when set (tests), runs before each chunk's transaction,
+	// after its plan was prefetched.
+	beforeChunk func()
 
 	once   sync.Once
 	wakeCh chan struct{}
@@ -224,9 +227,9 @@ func createdBy(in Initiator) []byte { return in.InitiatedBy() }
 // resource with one "revoked" result, which it returns. Errors: ErrNotFound
 // (unknown user), ErrForbidden (message: the reason).
 //
-// The user and the facts authorization needs are read before the
-// transaction, from the store's read pool, so SQLite's single writer does
-// only the writes: a revocation racing a role change is decided on the
+// The user and the facts authorization needs are read, and the audit
+// record and event rendered, before the transaction, from the store's read
+// pool, so SQLite's single writer does only the writes: a revocation racing a role change is decided on the
 // roles of a few milliseconds earlier, as a request that came a little
 // sooner would have been.
 func (s *Service) RevokeUser(ctx context.Context, in Initiator, idOrUPN string, opts Options) (store.Revocation, error) {
@@ -254,8 +257,12 @@ func (s *Service) RevokeUser(ctx context.Context, in Initiator, idOrUPN string, 
 		CreatedAt: now, StartedAt: &now, CompletedAt: &now,
 	}
 	opts.RevocationID = id
+	e, err := render(in, cause, []store.User{u}, now, opts, nil)
+	if err != nil {
+		return store.Revocation{}, err
+	}
 	err = s.inTx(ctx, func(tx jobTx) error {
-		prev, err := applyUsers(ctx, tx, in, cause, []store.User{u}, now, opts)
+		prev, err := e.write(ctx, tx)
 		if err != nil {
 			return err
 		}

@@ -21,10 +21,19 @@ type batch struct {
 	done          bool   // no targets after this batch
 }
 
+// reader is what preparing a chunk reads from: a transaction, or the
+// store's read pool.
+type reader interface {
+	factsReader
+	ListUsers(ctx context.Context, q store.Query) (store.Page[store.User], error)
+	ListMembers(ctx context.Context, groupID string, transitive bool, q store.Query) (store.Page[store.DirectoryObject], error)
+	GetSession(ctx context.Context, id string) (store.Session, error)
+}
+
 // source lists a job's targets in a stable order, a chunk at a time, from a
 // cursor that survives restarts ("" is the start).
 type source interface {
-	next(ctx context.Context, tx jobTx, cursor string, n int) (batch, error)
+	next(ctx context.Context, r reader, cursor string, n int) (batch, error)
 }
 
 // sourceOf builds the source of a stored selector.
@@ -61,13 +70,13 @@ func offset(cursor string, n int) (int, error) {
 // idsSource walks a list of user ids.
 type idsSource []string
 
-func (ids idsSource) next(ctx context.Context, tx jobTx, cursor string, n int) (batch, error) {
+func (ids idsSource) next(ctx context.Context, r reader, cursor string, n int) (batch, error) {
 	i, err := offset(cursor, len(ids))
 	if err != nil {
 		return batch{}, err
 	}
 	part := ids[i:min(i+n, len(ids))]
-	users, err := usersByID(ctx, tx, part)
+	users, err := usersByID(ctx, r, part)
 	if err != nil {
 		return batch{}, err
 	}
@@ -83,7 +92,7 @@ func (ids idsSource) next(ctx context.Context, tx jobTx, cursor string, n int) (
 }
 
 // usersByID reads users in one query, keyed by the ids as given.
-func usersByID(ctx context.Context, tx store.Users, ids []string) (map[string]store.User, error) {
+func usersByID(ctx context.Context, tx reader, ids []string) (map[string]store.User, error) {
 	out := make(map[string]store.User, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -113,8 +122,8 @@ func usersByID(ctx context.Context, tx store.Users, ids []string) (map[string]st
 // filterSource walks the users matching a filter, by id.
 type filterSource struct{ filter odata.Expr }
 
-func (f filterSource) next(ctx context.Context, tx jobTx, cursor string, n int) (batch, error) {
-	p, err := tx.ListUsers(ctx, store.Query{Filter: f.filter, Top: n, Cursor: cursor})
+func (f filterSource) next(ctx context.Context, r reader, cursor string, n int) (batch, error) {
+	p, err := r.ListUsers(ctx, store.Query{Filter: f.filter, Top: n, Cursor: cursor})
 	if err != nil {
 		return batch{}, fmt.Errorf("revocation: list users: %w", err)
 	}
@@ -128,8 +137,8 @@ type groupSource struct {
 	transitive bool
 }
 
-func (g groupSource) next(ctx context.Context, tx jobTx, cursor string, n int) (batch, error) {
-	p, err := tx.ListMembers(ctx, g.groupID, g.transitive, store.Query{Top: n, Cursor: cursor})
+func (g groupSource) next(ctx context.Context, r reader, cursor string, n int) (batch, error) {
+	p, err := r.ListMembers(ctx, g.groupID, g.transitive, store.Query{Top: n, Cursor: cursor})
 	if err != nil {
 		return batch{}, fmt.Errorf("revocation: list members: %w", err)
 	}
@@ -145,7 +154,7 @@ func (g groupSource) next(ctx context.Context, tx jobTx, cursor string, n int) (
 // sessionsSource walks a list of session ids.
 type sessionsSource []string
 
-func (ids sessionsSource) next(ctx context.Context, tx jobTx, cursor string, n int) (batch, error) {
+func (ids sessionsSource) next(ctx context.Context, r reader, cursor string, n int) (batch, error) {
 	i, err := offset(cursor, len(ids))
 	if err != nil {
 		return batch{}, err
@@ -153,7 +162,7 @@ func (ids sessionsSource) next(ctx context.Context, tx jobTx, cursor string, n i
 	part := ids[i:min(i+n, len(ids))]
 	b := batch{next: strconv.Itoa(i + len(part)), done: i+len(part) == len(ids), missingDetail: "session not found"}
 	for _, id := range part {
-		s, err := tx.GetSession(ctx, id)
+		s, err := r.GetSession(ctx, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			b.missing = append(b.missing, id)

@@ -156,11 +156,23 @@ func (s *Service) runJob(ctx context.Context, job store.Revocation) error {
 	}
 	log := s.logger().With("revocation", job.ID)
 	log.InfoContext(ctx, "revocation: job running", "targeted", job.Targeted)
+	in := spec.Initiator
+	next := s.prefetch(ctx, job, in, src, decodeProgress(job.Progress).Cursor)
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
+		var pre prefetched
+		select {
+		case pre = <-next:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		r, err := s.chunk(ctx, job.ID, spec, src)
+		next = nil
+		if pre.err == nil && !pre.pl.b.done {
+			next = s.prefetch(ctx, job, in, src, pre.pl.b.next)
+		}
+		if s.beforeChunk != nil {
+			s.beforeChunk()
+		}
+		r, err := s.chunk(ctx, job, in, src, pre.pl) // a failed prefetch is redone in the transaction
 		switch {
 		case errors.Is(err, errLostLease):
 			log.InfoContext(ctx, "revocation: job taken over by another worker")
@@ -176,6 +188,12 @@ func (s *Service) runJob(ctx context.Context, job store.Revocation) error {
 		if r.Status != store.RevocationRunning {
 			log.InfoContext(ctx, "revocation: job completed", "revoked", r.Revoked, "denied", r.Denied, "failed", r.Failed)
 			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if next == nil {
+			next = s.prefetch(ctx, job, in, src, decodeProgress(r.Progress).Cursor)
 		}
 	}
 }
@@ -201,14 +219,87 @@ func (s *Service) fail(ctx context.Context, id string, cause error) error {
 	return err
 }
 
-// chunk processes the next ChunkSize targets of a job in one transaction:
-// targets read from the cursor, authorized, revoked (ApplyInTx), their
-// results recorded, and the counters, cursor and lease advanced. It
-// returns the job as committed.
-func (s *Service) chunk(ctx context.Context, id string, spec jobSpec, src source) (store.Revocation, error) {
+// plan is one chunk of a job prepared for its transaction: targets read
+// and authorized, the results of missing and denied ones, and the effects
+// of revoking the allowed users rendered.
+type plan struct {
+	cursor   string // the job cursor the chunk starts at
+	b        batch
+	results  []store.RevocationResult // missing and denied targets
+	effects  *effects                 // on the allowed users
+	sessions []store.Session          // allowed sessions, ended in the transaction
+}
+
+// prepare reads the chunk of job's targets at cursor from r (a transaction
+// or the store's read pool) and plans it.
+func (s *Service) prepare(ctx context.Context, r reader, job store.Revocation, in Initiator, src source, cursor string) (*plan, error) {
+	b, err := src.next(ctx, r, cursor, s.chunkSize())
+	if err != nil {
+		return nil, err
+	}
+	at := job.ValidFrom
+	pl := &plan{cursor: cursor, b: b, results: make([]store.RevocationResult, 0, len(b.missing))}
+	result := func(target, outcome, detail string) {
+		pl.results = append(pl.results, store.RevocationResult{RevocationID: job.ID, UserID: target, Outcome: outcome, Detail: detail, At: at})
+	}
+	for _, id := range b.missing {
+		result(id, OutcomeFailed, b.missingDetail)
+	}
+	allowed := make([]store.User, 0, len(b.users))
+	for _, u := range b.users {
+		d, err := authorize(ctx, r, in, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			result(u.ID, OutcomeDenied, d.Reason)
+			continue
+		}
+		allowed = append(allowed, u)
+	}
+	for _, sess := range b.sessions {
+		d, err := authorize(ctx, r, in, sess.UserID)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			result(sess.ID, OutcomeDenied, d.Reason)
+			continue
+		}
+		pl.sessions = append(pl.sessions, sess)
+	}
+	pl.effects, err = render(in, CauseAdminRevoke, allowed, at, Options{Reason: job.Reason, RevocationID: job.ID}, nil)
+	return pl, err
+}
+
+// prefetched is a plan prepared ahead, outside any transaction.
+type prefetched struct {
+	pl  *plan
+	err error
+}
+
+// prefetch prepares the chunk at cursor from the store's read pool in the
+// background, while the previous chunk's transaction writes. Its targets
+// follow the previous chunk's in the source's order, so that transaction
+// does not change what it reads; the chunk's own transaction corrects for
+// anything else that changed meanwhile (see effects.write).
+func (s *Service) prefetch(ctx context.Context, job store.Revocation, in Initiator, src source, cursor string) <-chan prefetched {
+	ch := make(chan prefetched, 1)
+	go func() {
+		pl, err := s.prepare(ctx, s.Store, job, in, src, cursor)
+		ch <- prefetched{pl, err}
+	}()
+	return ch
+}
+
+// chunk runs one chunk of a job in one transaction: the prepared plan pre
+// when it starts at the job's cursor, else a plan prepared in the
+// transaction; the allowed targets revoked, every result recorded, and the
+// counters, cursor and lease advanced. It returns the job as committed.
+func (s *Service) chunk(ctx context.Context, job store.Revocation, in Initiator, src source, pre *plan) (store.Revocation, error) {
 	var out store.Revocation
 	err := s.inTx(ctx, func(tx jobTx) error {
-		cur, err := tx.GetRevocation(ctx, id)
+		cur, err := tx.GetRevocation(ctx, job.ID)
 		if err != nil {
 			return fmt.Errorf("revocation: get job: %w", err)
 		}
@@ -216,26 +307,28 @@ func (s *Service) chunk(ctx context.Context, id string, spec jobSpec, src source
 		if cur.Status != store.RevocationRunning || p.Owner != s.worker {
 			return errLostLease
 		}
-		b, err := src.next(ctx, tx, p.Cursor, s.chunkSize())
-		if err != nil {
-			return err
+		pl := pre
+		if pl == nil || pl.cursor != p.Cursor {
+			if pl, err = s.prepare(ctx, tx, cur, in, src, p.Cursor); err != nil {
+				return err
+			}
 		}
-		results, err := s.process(ctx, tx, cur, spec.Initiator, b)
+		results, err := s.commit(ctx, tx, cur, in, pl)
 		if err != nil {
 			return err
 		}
 		if err := tx.AddRevocationResults(ctx, results...); err != nil {
 			return fmt.Errorf("revocation: results: %w", err)
 		}
-		out, err = tx.UpdateRevocation(ctx, id, func(r store.Revocation) (store.Revocation, error) {
+		out, err = tx.UpdateRevocation(ctx, job.ID, func(r store.Revocation) (store.Revocation, error) {
 			now := s.now().Truncate(time.Microsecond)
 			for _, res := range results {
 				count(&r, res.Outcome)
 			}
 			q := decodeProgress(r.Progress)
-			q.Cursor, q.LeaseUntil = b.next, now.Add(s.lease())
+			q.Cursor, q.LeaseUntil = pl.b.next, now.Add(s.lease())
 			r.Progress = q.String()
-			if b.done {
+			if pl.b.done {
 				r.Status, r.CompletedAt = store.RevocationCompleted, &now
 				r.Targeted = r.Revoked + r.Denied + r.Failed
 			}
@@ -246,52 +339,27 @@ func (s *Service) chunk(ctx context.Context, id string, spec jobSpec, src source
 	return out, err
 }
 
-// process authorizes and revokes one batch of job's targets inside tx and
-// returns their results.
-func (s *Service) process(ctx context.Context, tx jobTx, job store.Revocation, in Initiator, b batch) ([]store.RevocationResult, error) {
-	at := job.ValidFrom
-	opts := Options{Reason: job.Reason, RevocationID: job.ID}
-	results := make([]store.RevocationResult, 0, len(b.users)+len(b.sessions)+len(b.missing))
-	result := func(target, outcome, detail string) {
-		results = append(results, store.RevocationResult{RevocationID: job.ID, UserID: target, Outcome: outcome, Detail: detail, At: at})
-	}
-	for _, id := range b.missing {
-		result(id, OutcomeFailed, b.missingDetail)
-	}
-	allowed := make([]store.User, 0, len(b.users))
-	for _, u := range b.users {
-		d, err := authorize(ctx, tx, in, u.ID)
-		if err != nil {
-			return nil, err
-		}
-		if !d.Allowed {
-			result(u.ID, OutcomeDenied, d.Reason)
-			continue
-		}
-		allowed = append(allowed, u)
-	}
-	prev, err := applyUsers(ctx, tx, in, CauseAdminRevoke, allowed, at, opts)
+// commit writes a plan's revocations in tx and returns the results of all
+// its targets.
+func (s *Service) commit(ctx context.Context, tx jobTx, job store.Revocation, in Initiator, pl *plan) ([]store.RevocationResult, error) {
+	results := slices.Clone(pl.results)
+	prev, err := pl.effects.write(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	for _, u := range allowed {
-		if _, ok := prev[u.ID]; ok {
-			result(u.ID, OutcomeRevoked, "")
-		} else {
-			result(u.ID, OutcomeFailed, "user not found")
+	for _, u := range pl.effects.users {
+		r := store.RevocationResult{RevocationID: job.ID, UserID: u.ID, Outcome: OutcomeRevoked, At: job.ValidFrom}
+		if _, ok := prev[u.ID]; !ok {
+			r.Outcome, r.Detail = OutcomeFailed, "user not found"
 		}
+		results = append(results, r)
 	}
-	for _, sess := range b.sessions {
-		d, err := authorize(ctx, tx, in, sess.UserID)
-		if err != nil {
-			return nil, err
-		}
-		if !d.Allowed {
-			result(sess.ID, OutcomeDenied, d.Reason)
-			continue
-		}
-		res, err := revokeSessionInTx(ctx, tx, in, sess, at, opts)
-		if err != nil {
+	opts := Options{Reason: job.Reason, RevocationID: job.ID}
+	for _, sess := range pl.sessions {
+		res, err := revokeSessionInTx(ctx, tx, in, sess, job.ValidFrom, opts)
+		if errors.Is(err, store.ErrNotFound) { // deleted since it was read
+			res = store.RevocationResult{RevocationID: job.ID, UserID: sess.ID, Outcome: OutcomeFailed, Detail: "session not found", At: job.ValidFrom}
+		} else if err != nil {
 			return nil, err
 		}
 		results = append(results, res)
