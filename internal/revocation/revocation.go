@@ -14,16 +14,16 @@ import (
 // safe to show to the caller.
 var (
 	// ErrNotFound: the user, session, group or revocation does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errors.New("revocation: not found")
 	// ErrForbidden: the initiator may not revoke this target
 	// (authz.CanActOnUser refused; the message gives its reason).
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = errors.New("revocation: forbidden")
 	// ErrInvalid: the request is malformed (no selector or several, a bad
 	// filter, too many ids, …).
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = errors.New("revocation: invalid request")
 	// ErrIdempotencyConflict: an Idempotency-Key was reused with a
 	// different request body.
-	ErrIdempotencyConflict = errors.New("idempotency key reused with a different request")
+	ErrIdempotencyConflict = errors.New("revocation: idempotency key reused with a different request")
 )
 
 // Error is a refusal the caller can act on: Kind is one of the sentinel
