@@ -182,13 +182,36 @@ func TestCLIDeviceLogin(t *testing.T) {
 		t.Error("the refresh token did not rotate")
 	}
 
-	// Revoked by an administrator: the next refresh fails, exit 3.
+	// The administrator sees the login's sessions and ends them, with a
+	// pipeline; the CLI's next refresh fails: exit 3.
 	admin := srv.cliEnv(t, false)
-	if srv.serves(t, "POST", "/v1.0/users/00000000-0000-4000-8000-999999999999/revokeSignInSessions") {
-		vigil(t, admin, nil, "users", "revoke-sessions", srv.boot.Admin.UserPrincipalName).want(t, 0, "")
-		editCache(t, cache, func(tok map[string]any) { tok["expiry"] = time.Now().Add(-time.Hour).Format(time.RFC3339) })
-		vigil(t, env, nil, "users", "list", "--top", "1").want(t, exitAuth, "has expired or was revoked")
+	r = vigil(t, admin, nil, "sessions", "list", srv.boot.Admin.UserPrincipalName, "-o", "table")
+	r.want(t, 0, "")
+	if !strings.Contains(r.stdout, "Vigil CLI") || !strings.HasPrefix(r.stdout, "id ") {
+		t.Errorf("sessions table:\n%s", r.stdout)
 	}
+	r = vigil(t, env, nil, "sessions", "list", "me", "-o", "ids")
+	r.want(t, 0, "")
+	mine := strings.Fields(r.stdout)
+	if len(mine) < 2 {
+		t.Fatalf("sessions list me: %q (want the two device sign-ins, at least)", r.stdout)
+	}
+	first, second := pipeline(t, admin,
+		[]string{"sessions", "list", srv.boot.Admin.UserPrincipalName, "-o", "jsonl"},
+		[]string{"sessions", "revoke", "-"})
+	first.want(t, 0, "")
+	second.want(t, 0, "")
+	if rows := jsonLines(t, second.stdout); len(rows) != len(mine) || rows[0]["revoked"] != true {
+		t.Fatalf("sessions revoke: %q", second.stdout)
+	}
+	// An ended session is gone: reported, exit 1.
+	r = vigil(t, admin, nil, "sessions", "revoke", mine[0])
+	r.want(t, exitPartial, "1 of 1 targets failed")
+	if rows := jsonLines(t, r.stdout); len(rows) != 1 || rows[0]["error"] != "not found" {
+		t.Errorf("ending an ended session: %q", r.stdout)
+	}
+	editCache(t, cache, func(tok map[string]any) { tok["expiry"] = time.Now().Add(-time.Hour).Format(time.RFC3339) })
+	vigil(t, env, nil, "users", "list", "--top", "1").want(t, exitAuth, "has expired or was revoked")
 	vigil(t, env, nil, "logout").want(t, 0, "")
 	vigil(t, env, nil, "whoami").want(t, exitAuth, "not signed in")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -101,7 +102,10 @@ type bulkJob struct {
 	rev   *revocation
 }
 
-// outcomes records the result of each user of a finished job.
+// outcomes records the result of each user of a finished job: all revoked
+// when its counts say so; else the job's per-target results name the users
+// that were denied or failed (and why); a server without them is answered
+// by reading each user's signInSessionsValidFromDateTime back.
 func (j *bulkJob) outcomes(ctx context.Context, c *Client, results map[string]revokeResult) error {
 	users, r := j.users, j.rev
 	if r.Status == "completed" && r.Revoked == len(users) && r.Denied == 0 && r.Failed == 0 {
@@ -110,6 +114,22 @@ func (j *bulkJob) outcomes(ctx context.Context, c *Client, results map[string]re
 				ValidFrom: r.ValidFrom, Revocation: r.ID}
 		}
 		return nil
+	}
+	bad, err := c.revocationFailures(ctx, r.ID)
+	if err == nil && r.Status == "completed" {
+		for _, u := range users {
+			res := revokeResult{ID: u.ID, UserPrincipalName: u.UserPrincipalName, Revocation: r.ID}
+			if why, ok := bad[strings.ToLower(u.ID)]; ok {
+				res.Error = why + " (revocation " + r.ID + ")"
+			} else {
+				res.Revoked, res.ValidFrom = true, r.ValidFrom
+			}
+			results[u.target.key()] = res
+		}
+		return nil
+	}
+	if err != nil && statusOf(err) != http.StatusNotFound {
+		return err
 	}
 	ts := make([]target, len(users))
 	for i, u := range users {
@@ -143,6 +163,35 @@ func (j *bulkJob) outcomes(ctx context.Context, c *Client, results map[string]re
 		results[u.target.key()] = res
 	}
 	return nil
+}
+
+// revocationFailures reads the targets of a job that were denied or
+// failed (GET /revocations/{id}/results?outcome=…): user id → "denied:
+// detail" or "failed: detail".
+func (c *Client) revocationFailures(ctx context.Context, id string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, outcome := range []string{"denied", "failed"} {
+		q := url.Values{"outcome": {outcome}, "$top": {topFor(0)}}
+		err := c.list(ctx, revocationsPath+"/"+pathEscape(id)+"/results", q, nil, 0, func(item json.RawMessage) error {
+			var r struct {
+				UserID, Outcome string
+				Detail          *string
+			}
+			if err := json.Unmarshal(item, &r); err != nil {
+				return failf("the server sent a revocation result that is not the JSON expected: %v", err)
+			}
+			why := cmpOr(r.Outcome, outcome)
+			if r.Detail != nil && *r.Detail != "" {
+				why += ": " + strings.TrimSuffix(oneLine(*r.Detail), ".")
+			}
+			out[strings.ToLower(r.UserID)] = why
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // waitResults waits until every revocation named in results is effective

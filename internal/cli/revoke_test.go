@@ -36,6 +36,7 @@ type fakeVigil struct {
 	jobs          map[string]*fakeJob
 	jobBodies     []map[string]any
 	receipts      bool // jobs have one SSF receipt, acknowledged on the third read
+	noResults     bool // no GET /revocations/{id}/results (an older server)
 }
 
 type fakeUser struct {
@@ -104,6 +105,15 @@ func (f *fakeVigil) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 	case r.Method == "POST" && p == "/vigil/v1/revocations":
 		f.submit(w, r)
+	case r.Method == "GET" && strings.HasSuffix(p, "/results") && !f.noResults:
+		j := f.jobs[strings.TrimSuffix(strings.TrimPrefix(p, "/vigil/v1/revocations/"), "/results")]
+		var out []map[string]any
+		for _, id := range j.users {
+			if f.denied[id] && r.URL.Query().Get("outcome") == "denied" {
+				out = append(out, map[string]any{"userId": id, "outcome": "denied", "detail": "the caller's roles do not cover this user"})
+			}
+		}
+		writeJSON(w, map[string]any{"value": out})
 	case r.Method == "GET" && strings.HasPrefix(p, "/vigil/v1/revocations/"):
 		j := f.jobs[strings.TrimPrefix(p, "/vigil/v1/revocations/")]
 		if j == nil {
@@ -265,7 +275,13 @@ func rows(t *testing.T, out string) []revokeResult {
 // the outcome of each user is read back; denied users are reported; rows
 // come in input order.
 func TestRevokeInJobs(t *testing.T) {
+	t.Run("results API", func(t *testing.T) { testRevokeInJobs(t, false) })
+	t.Run("read back", func(t *testing.T) { testRevokeInJobs(t, true) })
+}
+
+func testRevokeInJobs(t *testing.T, noResults bool) {
 	f := newFakeVigil(t, 2500)
+	f.noResults = noResults
 	f.denied[f.order[7]], f.denied[f.order[1500]] = true, true
 	run := newFakeRun(t, f, f.ids(0, 2500)+"ghost@vigil.local\n")
 	o := defaultRevokeOpts()
@@ -294,6 +310,9 @@ func TestRevokeInJobs(t *testing.T) {
 		}
 		if denied && !strings.HasPrefix(r.Error, "denied") {
 			t.Errorf("row %d error %q", i, r.Error)
+		}
+		if denied && !noResults && r.Error != "denied: the caller's roles do not cover this user (revocation "+r.Revocation+")" {
+			t.Errorf("row %d error %q: want the server's detail", i, r.Error)
 		}
 	}
 	if rs[2500].UserPrincipalName != "ghost@vigil.local" || rs[2500].Error != "user not found" {

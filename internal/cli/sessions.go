@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,19 +17,71 @@ func newSessionsCmd(s *state) *cobra.Command {
 		newSessionsListCmd(s), newSessionsRevokeCmd(s))
 }
 
+var sessionColumns = []string{"id", "createdDateTime", "lastActiveDateTime", "authenticationMethods", "apps", "ipAddress", "userAgent"}
+
 func newSessionsListCmd(s *state) *cobra.Command {
-	var top int
+	var includeRevoked bool
 	cmd := &cobra.Command{
-		Use:   "list USER",
-		Short: "List a user's sign-in sessions (by user id or UPN)",
-		Args:  nArgs(1, 1),
+		Use:   "list USER | me",
+		Short: "List a user's sign-in sessions (by user id or UPN; me: your own)",
+		Example: `  vigil sessions list ada@vigil.local
+  vigil sessions list ada@vigil.local -o ids | vigil sessions revoke -`,
+		Args: nArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return s.runList(cmd.Context(), listSpec{path: vigilPrefix + "/users/" + pathEscape(args[0]) + "/sessions",
-				query: query{top: top}, empty: "No sessions."})
+			p := vigilPrefix + "/users/" + pathEscape(args[0]) + "/sessions"
+			if args[0] == "me" {
+				p = vigilPrefix + "/me/sessions"
+			}
+			return s.listSessions(cmd.Context(), p, includeRevoked)
 		},
 	}
-	cmd.Flags().IntVar(&top, "top", 0, "stop after this many sessions")
+	cmd.Flags().BoolVar(&includeRevoked, "include-revoked", false, "also list ended sessions")
 	return cmd
+}
+
+// listSessions prints sessions; the table names each session's apps.
+func (s *state) listSessions(ctx context.Context, path string, includeRevoked bool) error {
+	cols := sessionColumns
+	if includeRevoked {
+		cols = append(slices.Clone(cols), "revoked")
+	}
+	p, err := s.newPrinter(printerOpts{columns: cols, empty: "No sessions."})
+	if err != nil {
+		return err
+	}
+	c, err := s.apiClient(ctx)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if includeRevoked {
+		q.Set("includeRevoked", "true")
+	}
+	err = c.list(ctx, path, q, nil, 0, func(item json.RawMessage) error {
+		if p.format != "table" || p.selected {
+			return p.add(item)
+		}
+		_, obj, err := decodeOrdered(item)
+		if err != nil {
+			return failf("the server sent a session that is not a JSON object: %v", err)
+		}
+		if apps, ok := obj["apps"].([]any); ok {
+			names := make([]any, len(apps))
+			for i, a := range apps {
+				m, _ := a.(map[string]any)
+				names[i] = m["appId"]
+				if d, ok := m["displayName"].(string); ok && d != "" {
+					names[i] = d
+				}
+			}
+			obj["apps"] = names
+		}
+		return p.add(obj)
+	})
+	if err != nil {
+		return notFoundIsFailure(err)
+	}
+	return p.close()
 }
 
 // sessionResult is the output row of sessions revoke.
@@ -37,7 +91,10 @@ type sessionResult struct {
 }
 
 func newSessionsRevokeCmd(s *state) *cobra.Command {
-	var concurrency int
+	var (
+		concurrency int
+		me          bool
+	)
 	cmd := &cobra.Command{
 		Use:   "revoke SID... | -",
 		Short: "End sign-in sessions (and their refresh tokens) by session id; - reads ids from stdin",
@@ -60,7 +117,11 @@ other sessions are untouched. - reads one id per line, or JSON lines with "id"
 				return err
 			}
 			return s.forEach(cmd.Context(), p, ids, concurrency, "ending sessions", func(ctx context.Context, t target) (any, error) {
-				if _, err := c.do(ctx, request{method: http.MethodDelete, path: vigilPrefix + "/sessions/" + pathEscape(t.ID)}); err != nil {
+				base := vigilPrefix + "/sessions/"
+				if me {
+					base = vigilPrefix + "/me/sessions/"
+				}
+				if _, err := c.do(ctx, request{method: http.MethodDelete, path: base + pathEscape(t.ID)}); err != nil {
 					return nil, err
 				}
 				return sessionResult{ID: t.ID, Revoked: true}, nil
@@ -68,6 +129,7 @@ other sessions are untouched. - reads one id per line, or JSON lines with "id"
 		},
 	}
 	cmd.Flags().IntVar(&concurrency, "concurrency", 8, "requests in flight at once")
+	cmd.Flags().BoolVar(&me, "me", false, "end your own sessions (no administrator role needed)")
 	return cmd
 }
 
