@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -52,32 +51,12 @@ func newAuditListCmd(s *state) *cobra.Command {
 // auditList prints audit records; the table flattens who did it and to
 // what, the other formats keep Graph's shape.
 func (s *state) auditList(ctx context.Context, q query) error {
-	p, err := s.newPrinter(printerOpts{columns: auditColumns, empty: "No audit records found."})
-	if err != nil {
-		return err
-	}
-	c, err := s.apiClient(ctx)
-	if err != nil {
-		return err
-	}
-	v := url.Values{"$top": {topFor(q.top)}}
-	if q.filter != "" {
-		v.Set("$filter", q.filter)
-	}
-	err = c.list(ctx, graphPrefix+"/auditLogs/directoryAudits", v, nil, q.top, func(item json.RawMessage) error {
-		if p.format == "table" && !p.selected {
-			return p.add(flattenAudit(item))
-		}
-		return p.add(item)
-	})
-	if err != nil {
-		return queryError(err)
-	}
-	return p.close()
+	return s.runList(ctx, listSpec{path: graphPrefix + "/auditLogs/directoryAudits", query: q, columns: auditColumns,
+		pageable: true, flatten: flattenAudit, empty: "No audit records found."})
 }
 
 // flattenAudit makes an audit record's table row.
-func flattenAudit(item json.RawMessage) map[string]any {
+func flattenAudit(item json.RawMessage) (any, error) {
 	var a struct {
 		ActivityDateTime    string `json:"activityDateTime"`
 		ActivityDisplayName string `json:"activityDisplayName"`
@@ -98,7 +77,9 @@ func flattenAudit(item json.RawMessage) map[string]any {
 			UserPrincipalName string `json:"userPrincipalName"`
 		} `json:"targetResources"`
 	}
-	_ = json.Unmarshal(item, &a)
+	if err := json.Unmarshal(item, &a); err != nil {
+		return nil, failf("the server sent an audit record that is not the JSON expected: %v", err)
+	}
 	by := ""
 	switch {
 	case a.InitiatedBy.User != nil:
@@ -111,7 +92,7 @@ func flattenAudit(item json.RawMessage) map[string]any {
 		targets = append(targets, cmpOr(t.UserPrincipalName, t.DisplayName, t.ID))
 	}
 	return map[string]any{"activityDateTime": a.ActivityDateTime, "activityDisplayName": a.ActivityDisplayName,
-		"initiatedBy": by, "targets": strings.Join(targets, ","), "result": a.Result}
+		"initiatedBy": by, "targets": strings.Join(targets, ","), "result": a.Result}, nil
 }
 
 // parseSince reads --since: a duration ago (Go durations, plus Nd for

@@ -41,47 +41,32 @@ func newSessionsListCmd(s *state) *cobra.Command {
 
 // listSessions prints sessions; the table names each session's apps.
 func (s *state) listSessions(ctx context.Context, path string, includeRevoked bool) error {
-	cols := sessionColumns
+	spec := listSpec{path: path, columns: sessionColumns, flatten: flattenSession, empty: "No sessions."}
 	if includeRevoked {
-		cols = append(slices.Clone(cols), "revoked")
+		spec.columns = append(slices.Clone(sessionColumns), "revoked")
+		spec.params = url.Values{"includeRevoked": {"true"}}
 	}
-	p, err := s.newPrinter(printerOpts{columns: cols, empty: "No sessions."})
+	return s.runList(ctx, spec)
+}
+
+// flattenSession shows a session's apps by name.
+func flattenSession(item json.RawMessage) (any, error) {
+	_, obj, err := decodeOrdered(item)
 	if err != nil {
-		return err
+		return nil, failf("the server sent a session that is not a JSON object: %v", err)
 	}
-	c, err := s.apiClient(ctx)
-	if err != nil {
-		return err
-	}
-	q := url.Values{}
-	if includeRevoked {
-		q.Set("includeRevoked", "true")
-	}
-	err = c.list(ctx, path, q, nil, 0, func(item json.RawMessage) error {
-		if p.format != "table" || p.selected {
-			return p.add(item)
-		}
-		_, obj, err := decodeOrdered(item)
-		if err != nil {
-			return failf("the server sent a session that is not a JSON object: %v", err)
-		}
-		if apps, ok := obj["apps"].([]any); ok {
-			names := make([]any, len(apps))
-			for i, a := range apps {
-				m, _ := a.(map[string]any)
-				names[i] = m["appId"]
-				if d, ok := m["displayName"].(string); ok && d != "" {
-					names[i] = d
-				}
+	if apps, ok := obj["apps"].([]any); ok {
+		names := make([]any, len(apps))
+		for i, a := range apps {
+			m, _ := a.(map[string]any)
+			names[i] = m["appId"]
+			if d, ok := m["displayName"].(string); ok && d != "" {
+				names[i] = d
 			}
-			obj["apps"] = names
 		}
-		return p.add(obj)
-	})
-	if err != nil {
-		return notFoundIsFailure(err)
+		obj["apps"] = names
 	}
-	return p.close()
+	return obj, nil
 }
 
 // sessionResult is the output row of sessions revoke.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -20,105 +19,6 @@ func newUsersCmd(s *state) *cobra.Command {
 	return group(s, "users", "List, show, create, change and delete users; revoke their sessions",
 		newUsersListCmd(s), newUsersGetCmd(s), newUsersCreateCmd(s), newUsersUpdateCmd(s),
 		newUsersEnableCmd(s, false), newUsersEnableCmd(s, true), newUsersDeleteCmd(s), newRevokeSessionsCmd(s))
-}
-
-// query holds the list flags shared by users, groups and audit.
-type query struct {
-	filter, search, orderby string
-	top                     int
-}
-
-func (q *query) addFlags(cmd *cobra.Command, search bool) {
-	f := cmd.Flags()
-	f.StringVar(&q.filter, "filter", "", "OData $filter, e.g. \"department eq 'HP'\"")
-	f.IntVar(&q.top, "top", 0, "stop after this many items (default: every page)")
-	if search {
-		f.StringVar(&q.search, "search", "", "OData $search, e.g. '\"displayName:ada\"' (sends ConsistencyLevel: eventual)")
-		f.StringVar(&q.orderby, "orderby", "", "OData $orderby, e.g. displayName")
-	}
-}
-
-// listSpec is one collection to print.
-type listSpec struct {
-	path    string
-	query   query
-	columns []string // table columns
-	// selectable: the collection takes $select and $top (role
-	// collections take neither).
-	selectable bool
-	// advanced sends Graph's advanced query (ConsistencyLevel: eventual,
-	// $count=true), which OData casts need.
-	advanced bool
-	empty    string
-}
-
-// runList prints a Graph collection, following every @odata.nextLink.
-// $select asks only for what is shown: --select, else the table columns on
-// a table, else (json, jsonl) Graph's default properties.
-func (s *state) runList(ctx context.Context, spec listSpec) error {
-	if spec.query.top < 0 {
-		return usagef("--top must be positive")
-	}
-	p, err := s.newPrinter(printerOpts{columns: spec.columns, empty: spec.empty})
-	if err != nil {
-		return err
-	}
-	c, err := s.apiClient(ctx)
-	if err != nil {
-		return err
-	}
-	q := url.Values{}
-	var header http.Header
-	if spec.advanced {
-		header = http.Header{"Consistencylevel": {"eventual"}}
-	}
-	if f := spec.query.filter; f != "" {
-		q.Set("$filter", f)
-	}
-	if v := spec.query.search; v != "" {
-		q.Set("$search", v)
-		header = http.Header{"Consistencylevel": {"eventual"}}
-	}
-	if v := spec.query.orderby; v != "" {
-		q.Set("$orderby", v)
-		if spec.query.filter != "" {
-			header = http.Header{"Consistencylevel": {"eventual"}}
-		}
-	}
-	if header != nil {
-		// Graph's advanced queries: ConsistencyLevel: eventual with
-		// $count=true.
-		q.Set("$count", "true")
-	}
-	if spec.selectable {
-		q.Set("$top", topFor(spec.query.top))
-		switch {
-		case len(s.columns) > 0:
-			cols := slices.DeleteFunc(withID(slices.Clone(s.columns)), func(c string) bool { return strings.HasPrefix(c, "@") })
-			q.Set("$select", strings.Join(cols, ","))
-		case p.format == "table":
-			// Annotations (@odata.type) come without being selected.
-			cols := slices.DeleteFunc(slices.Clone(spec.columns), func(c string) bool { return strings.HasPrefix(c, "@") })
-			q.Set("$select", strings.Join(cols, ","))
-		case p.format == "ids":
-			q.Set("$select", "id")
-		}
-	}
-	err = c.list(ctx, spec.path, q, header, spec.query.top, func(item json.RawMessage) error { return p.add(item) })
-	if err != nil {
-		return queryError(err)
-	}
-	return p.close()
-}
-
-// withID adds id to a $select list: -o ids and the key need it.
-func withID(cols []string) []string {
-	for _, c := range cols {
-		if c == "id" {
-			return cols
-		}
-	}
-	return append([]string{"id"}, cols...)
 }
 
 func newUsersListCmd(s *state) *cobra.Command {
