@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -155,6 +156,18 @@ func TestCLIRevokePartialFailure(t *testing.T) {
 			t.Errorf("row %v", row)
 		}
 	}
+	// The table, with users of known names.
+	run := runSuffix()
+	var named []string
+	for _, nick := range []string{"kim", "lou"} {
+		upn := nick + "." + run + "@vigil.local"
+		vigil(t, env, nil, "users", "create", "--upn", upn, "--display-name", nick).want(t, 0, "")
+		named = append(named, upn)
+	}
+	r = vigil(t, env, strings.NewReader(strings.Join(named, "\n")+"\nghost."+run+"@vigil.local\n"), "users", "revoke-sessions", "-", "-o", "table")
+	r.want(t, exitPartial, "1 of 3 targets failed")
+	golden(t, "revoke_partial.table", r.stdout, run)
+
 	// -o ids prints the revoked ones; the failure goes to stderr.
 	r = vigil(t, env, strings.NewReader(in), "users", "revoke-sessions", "-", "-o", "ids")
 	if r.code != exitPartial || len(strings.Fields(r.stdout)) != 3 || !strings.Contains(r.stderr, "vigil: ghost@vigil.local: user not found") {
@@ -191,6 +204,14 @@ func TestCLIRevokeFilter(t *testing.T) {
 			t.Errorf("user %s not revoked", id)
 		}
 	}
+
+	var rev struct{ ID string }
+	if err := json.Unmarshal([]byte(r.stdout), &rev); err != nil || rev.ID == "" {
+		t.Fatalf("revocation %q: %v", r.stdout, err)
+	}
+	r = vigil(t, env, nil, "revocations", "get", rev.ID, "-o", "table")
+	r.want(t, 0, "")
+	golden(t, "revocation_get.table", r.stdout, "")
 
 	vigil(t, env, nil, "users", "revoke-sessions", "--filter", "department eq").want(t, exitUsage, `--filter "department eq"`)
 	vigil(t, env, nil, "users", "revoke-sessions", "--group", "00000000-0000-4000-8000-999999999999").want(t, exitPartial, "not found")

@@ -377,16 +377,60 @@ func (s *state) printDryRun(r *revocation) error {
 	return nil
 }
 
-// printRevocation prints a revocation resource as the server sent it.
+// printRevocation prints a revocation resource as the server sent it; the
+// table names who asked and sums up the receipts.
 func (s *state) printRevocation(raw json.RawMessage) error {
 	p, err := s.newPrinter(printerOpts{single: true, vertical: true, columns: revocationColumns(s)})
 	if err != nil {
 		return err
 	}
-	if err := p.add(raw); err != nil {
+	var item any = raw
+	if p.format == "table" && !p.selected {
+		if item, err = flattenRevocation(raw); err != nil {
+			return err
+		}
+	}
+	if err := p.add(item); err != nil {
 		return err
 	}
 	return p.close()
+}
+
+// flattenRevocation shows createdBy as the user's UPN or the app's name,
+// and receipts as how many receivers acknowledged.
+func flattenRevocation(raw json.RawMessage) (any, error) {
+	_, obj, err := decodeOrdered(raw)
+	if err != nil {
+		return nil, failf("the server sent a revocation that is not a JSON object: %v", err)
+	}
+	if by, ok := obj["createdBy"].(map[string]any); ok {
+		user, _ := by["user"].(map[string]any)
+		app, _ := by["app"].(map[string]any)
+		switch {
+		case user != nil:
+			obj["createdBy"] = cmpOr(str(user["userPrincipalName"]), str(user["id"]))
+		case app != nil:
+			obj["createdBy"] = "app " + cmpOr(str(app["displayName"]), str(app["appId"]))
+		}
+	}
+	if rs, ok := obj["receipts"].([]any); ok {
+		acked := 0
+		for _, r := range rs {
+			if m, _ := r.(map[string]any); m != nil && str(m["acknowledgedAt"]) != "" {
+				acked++
+			}
+		}
+		obj["receipts"] = fmt.Sprintf("%d of %d receivers acknowledged", acked, len(rs))
+		if len(rs) == 0 {
+			obj["receipts"] = "no SSF receivers"
+		}
+	}
+	return obj, nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // revocationColumns are the rows of a revocation's table view.
