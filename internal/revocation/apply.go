@@ -144,7 +144,7 @@ func render(in Initiator, cause Cause, users []store.User, at time.Time, opts Op
 	e := &effects{
 		ec: &eventCtx{
 			txn: opts.txn(), revocationID: opts.RevocationID, reason: opts.Reason, cause: cause,
-			in: in, initiatedBy: in.InitiatedBy(), at: at,
+			in: in, initiatedBy: in.InitiatedBy(), at: at, newID: opts.newID,
 		},
 		ca: ca, users: users,
 		records: make([]store.AuditRecord, len(users)),
@@ -152,7 +152,7 @@ func render(in Initiator, cause Cause, users []store.User, at time.Time, opts Op
 		refresh: opts.RefreshTokensToo || cause == CausePasswordChanged,
 	}
 	for i, u := range users {
-		e.records[i] = userAudit(e.ec, ca, u, u.SignInSessionsValidFrom).Record(newTimeOrderedID())
+		e.records[i] = userAudit(e.ec, ca, u, u.SignInSessionsValidFrom).Record(opts.newID())
 		e.events[i] = e.ec.events(u, ended[u.ID])
 	}
 	return e, nil
@@ -236,6 +236,9 @@ func userAudit(ec *eventCtx, ca causeAudit, u store.User, old time.Time) AuditEn
 	var details []KeyValue
 	if ec.reason != "" {
 		details = append(details, KeyValue{Key: "Reason", Value: ec.reason})
+	}
+	if ec.revocationID != "" {
+		details = append(details, KeyValue{Key: "RevocationId", Value: ec.revocationID})
 	}
 	return AuditEntry{
 		At: ec.at, Activity: activity, Category: CategoryUserManagement, OperationType: ca.operation,

@@ -206,7 +206,7 @@ func TestAuditRecordShape(t *testing.T) {
 		wantJSON(t, "targetResources", r.TargetResources, `[{"id":"`+u.ID+`","displayName":"User shape@contoso.com","type":"User",
 			"userPrincipalName":"shape@contoso.com","groupType":null,"modifiedProperties":[{"displayName":"StsRefreshTokensValidFrom",
 			"oldValue":"[\"2025-06-01T11:00:00Z\"]","newValue":"[\"2025-06-01T12:00:00Z\"]"}]}]`)
-		wantJSON(t, "additionalDetails", r.AdditionalDetails, `[{"key":"Reason","value":"lost laptop"}]`)
+		wantJSON(t, "additionalDetails", r.AdditionalDetails, `[{"key":"Reason","value":"lost laptop"},{"key":"RevocationId","value":"`+rev.ID+`"}]`)
 
 		d := admin("55555555-5555-5555-5555-555555555555", roleGlobalAdmin)
 		wantJSON(t, "delegated initiatedBy", d.InitiatedBy(), `{"app":null,"user":{"id":"55555555-5555-5555-5555-555555555555",

@@ -100,14 +100,15 @@ func JSONValue(values ...any) string {
 	return string(b)
 }
 
-// targetJSON is Graph's targetResource as stored.
+// targetJSON is Graph's targetResource as stored; members in name order,
+// as the stored records have always been written.
 type targetJSON struct {
-	ID                 string             `json:"id"`
 	DisplayName        *string            `json:"displayName"`
+	GroupType          *string            `json:"groupType"`
+	ID                 string             `json:"id"`
+	ModifiedProperties []ModifiedProperty `json:"modifiedProperties"`
 	Type               string             `json:"type"`
 	UserPrincipalName  *string            `json:"userPrincipalName"`
-	GroupType          *string            `json:"groupType"`
-	ModifiedProperties []ModifiedProperty `json:"modifiedProperties"`
 }
 
 // Record renders e as a store.AuditRecord with the given id.
@@ -119,7 +120,7 @@ func (e AuditEntry) Record(id string) store.AuditRecord {
 		if mods == nil {
 			mods = []ModifiedProperty{}
 		}
-		targets[i] = targetJSON{ID: t.ID, DisplayName: optional(t.DisplayName), Type: t.Type, UserPrincipalName: optional(t.UserPrincipalName), ModifiedProperties: mods}
+		targets[i] = targetJSON{DisplayName: optional(t.DisplayName), ID: t.ID, ModifiedProperties: mods, Type: t.Type, UserPrincipalName: optional(t.UserPrincipalName)}
 		ids[i] = t.ID
 	}
 	details := e.Details

@@ -29,7 +29,33 @@
 // commits its results, counters and resume cursor with the effect, so a
 // crash loses at most the chunk in flight and the job resumes where it
 // stopped. Jobs are claimed by compare-and-set on a lease, so several nodes
-// may run workers on one store.
+// may run workers on one store. While a chunk's transaction writes, the
+// next chunk is read, authorized and rendered from the store's read pool;
+// its own transaction then corrects for targets deleted or revoked
+// meanwhile, so SQLite's single writer spends its time on writes.
+//
+// Ids of revocations, audit records, events and generated correlation ids
+// are time-ordered (version 7) UUIDs unless Service.NewID (or
+// Options.NewID) says otherwise, which keeps the store's indexes on them
+// append-only.
+//
+// # Deviations from the agreed API (/tmp/revocation-api.md)
+//
+//   - ApplyInTx takes a Tx, the slice of store.Tx it uses (store.Tx
+//     satisfies it, so callers pass theirs unchanged), which lets tests
+//     inject failures.
+//   - Added: Service.Work (run claimable jobs until none is left, for tests
+//     and one-shot tools), Service.WorkerID, Lease and PollInterval (the
+//     multi-node lease), Options.NewID, *Error (Kind and a safe Message),
+//     Event, EventSubject and EndedSession (the outbox payload),
+//     AuditEntry, AuditTarget, ModifiedProperty, KeyValue, JSONValue and
+//     the Category*, Target* and Activity* constants (the directoryAudit
+//     shape, shared with internal/directory), Initiator.InitiatedBy and
+//     ObjectID, UserFilterSchema, the Outcome* constants and request
+//     limits.
+//   - Results: in a sessionIds job (and RevokeSession) a target is a
+//     session, so RevocationResult.UserID holds the session id and Detail
+//     names the user.
 //
 // # Boundaries
 //

@@ -88,6 +88,7 @@ type eventCtx struct {
 	in                        Initiator
 	initiatedBy               json.RawMessage // of in, for audit records
 	at                        time.Time
+	newID                     func() string
 	bodies                    map[string]json.RawMessage // by type and entity
 }
 
@@ -110,7 +111,7 @@ func (c *eventCtx) event(typ string, u store.User, sid string, ended []EndedSess
 		InitiatingEntity: c.in.entity(u.ID), EventTimestamp: c.at.Unix(), ReasonAdmin: c.reasonAdmin(),
 		RevokedAt: c.at, Reason: c.reason, Sessions: ended,
 	}
-	return store.OutboxEvent{ID: newTimeOrderedID(), Type: typ, UserID: u.ID, SessionID: sid, Payload: marshalEvent(p, body), CreatedAt: c.at}
+	return store.OutboxEvent{ID: c.newID(), Type: typ, UserID: u.ID, SessionID: sid, Payload: marshalEvent(p, body), CreatedAt: c.at}
 }
 
 // marshalEvent renders p with body as its Body. body is JSON this package

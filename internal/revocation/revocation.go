@@ -165,6 +165,19 @@ type Options struct {
 	// is no RevocationID (e.g. the request id of a directory change); when
 	// both are empty one is generated per call.
 	CorrelationID string
+	// NewID returns the ids of the audit records and events written (and
+	// a generated correlation id); nil means time-ordered (version 7)
+	// UUIDs, which keep the store's indexes on them append-only. Tests
+	// pass a predictable one.
+	NewID func() string
+}
+
+// newID returns the next record or event id.
+func (o Options) newID() string {
+	if o.NewID != nil {
+		return o.NewID()
+	}
+	return newTimeOrderedID()
 }
 
 // txn is the correlation id / SET txn of one call.
@@ -175,5 +188,5 @@ func (o Options) txn() string {
 	case o.CorrelationID != "":
 		return o.CorrelationID
 	}
-	return newTimeOrderedID()
+	return o.newID()
 }

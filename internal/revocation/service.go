@@ -44,9 +44,9 @@ type Service struct {
 	Store Store
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// NewID returns the ids of new revocations; nil means time-ordered
-	// (version 7) UUIDs. Audit records and events always get time-ordered
-	// ids (see newTimeOrderedID).
+	// NewID returns the ids of new revocations and of the audit records
+	// and events they write; nil means time-ordered (version 7) UUIDs,
+	// which keep the store's indexes on them append-only.
 	NewID func() string
 	// Logger receives job progress and failures; nil discards.
 	Logger *slog.Logger
@@ -256,7 +256,7 @@ func (s *Service) RevokeUser(ctx context.Context, in Initiator, idOrUPN string, 
 		Targeted: 1, Revoked: 1, Reason: opts.Reason, CreatedBy: createdBy(in), CreatedByID: in.ObjectID(),
 		CreatedAt: now, StartedAt: &now, CompletedAt: &now,
 	}
-	opts.RevocationID = id
+	opts.RevocationID, opts.NewID = id, s.newID
 	e, err := render(in, cause, []store.User{u}, now, opts, nil)
 	if err != nil {
 		return store.Revocation{}, err
@@ -308,7 +308,7 @@ func (s *Service) RevokeSession(ctx context.Context, in Initiator, sid string, o
 	id := s.newID()
 	sel, _ := json.Marshal(jobSpec{SessionIDs: []string{sid}, Initiator: in})
 	var out store.Revocation
-	opts.RevocationID = id
+	opts.RevocationID, opts.NewID = id, s.newID
 	err = s.inTx(ctx, func(tx jobTx) error {
 		res, err := revokeSessionInTx(ctx, tx, in, sess, now, opts)
 		if errors.Is(err, store.ErrNotFound) { // deleted since it was read
@@ -354,7 +354,7 @@ func revokeSessionInTx(ctx context.Context, tx jobTx, in Initiator, sess store.S
 	}
 	ec := &eventCtx{
 		txn: opts.txn(), revocationID: opts.RevocationID, reason: opts.Reason, cause: CauseSessionRevoked,
-		in: in, initiatedBy: in.InitiatedBy(), at: at,
+		in: in, initiatedBy: in.InitiatedBy(), at: at, newID: opts.newID,
 	}
 	details := []KeyValue{{Key: "SessionId", Value: sess.ID}}
 	if opts.Reason != "" {
@@ -365,7 +365,7 @@ func revokeSessionInTx(ctx context.Context, tx jobTx, in Initiator, sess store.S
 		CorrelationID: ec.txn, Initiator: in, Details: details,
 		Targets: []AuditTarget{{ID: u.ID, DisplayName: u.DisplayName, Type: TargetUser, UserPrincipalName: u.UserPrincipalName}},
 	}
-	if err := tx.AppendAudit(ctx, entry.Record(newTimeOrderedID())); err != nil {
+	if err := tx.AppendAudit(ctx, entry.Record(opts.newID())); err != nil {
 		return res, fmt.Errorf("revocation: audit: %w", err)
 	}
 	if _, err := tx.AppendOutbox(ctx, ec.sessionEvent(u, sess)); err != nil {

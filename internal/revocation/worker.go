@@ -268,8 +268,13 @@ func (s *Service) prepare(ctx context.Context, r reader, job store.Revocation, i
 		}
 		pl.sessions = append(pl.sessions, sess)
 	}
-	pl.effects, err = render(in, CauseAdminRevoke, allowed, at, Options{Reason: job.Reason, RevocationID: job.ID}, nil)
+	pl.effects, err = render(in, CauseAdminRevoke, allowed, at, s.jobOptions(job), nil)
 	return pl, err
+}
+
+// jobOptions are the options of a job's revocations.
+func (s *Service) jobOptions(job store.Revocation) Options {
+	return Options{Reason: job.Reason, RevocationID: job.ID, NewID: s.newID}
 }
 
 // prefetched is a plan prepared ahead, outside any transaction.
@@ -354,7 +359,7 @@ func (s *Service) commit(ctx context.Context, tx jobTx, job store.Revocation, in
 		}
 		results = append(results, r)
 	}
-	opts := Options{Reason: job.Reason, RevocationID: job.ID}
+	opts := s.jobOptions(job)
 	for _, sess := range pl.sessions {
 		res, err := revokeSessionInTx(ctx, tx, in, sess, job.ValidFrom, opts)
 		if errors.Is(err, store.ErrNotFound) { // deleted since it was read
