@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
@@ -89,13 +87,13 @@ type change struct {
 // audit appends the record of c in tx, attributed to ctx's initiator.
 func (s *Service) audit(ctx context.Context, tx store.Audit, c change) error {
 	if c.correlation == "" {
-		c.correlation = newRecordID()
+		c.correlation = s.newID()
 	}
 	e := revocation.AuditEntry{
 		At: s.now(), Activity: c.activity, Category: c.category, OperationType: c.operation,
 		CorrelationID: c.correlation, Initiator: initiator(ctx), Targets: c.targets, Details: c.details,
 	}
-	if err := tx.AppendAudit(ctx, e.Record(newRecordID())); err != nil {
+	if err := tx.AppendAudit(ctx, e.Record(s.newID())); err != nil {
 		return fmt.Errorf("directory: audit %s: %w", c.activity, err)
 	}
 	return nil
@@ -111,12 +109,6 @@ func (s *Service) audited(ctx context.Context, c change, write func(tx store.Tx)
 		return s.audit(ctx, tx, c)
 	})
 }
-
-// newRecordID returns the id of an audit record or a correlation id: a
-// time-ordered (version 7) UUID, so the audit log's indexes grow at one
-// end. Service.NewID is for directory objects only (tests make those
-// predictable).
-func newRecordID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // prop is one audited property change; old and new are values (nil for
 // absent) rendered as Entra renders them (revocation.JSONValue).

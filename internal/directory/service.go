@@ -40,9 +40,10 @@ type Service struct {
 	// Secrets makes the keyed hashes of client secrets. Required by
 	// AddPassword.
 	Secrets *secret.Hasher
-	// NewID returns a new object id; nil means a random (v4) UUID. It must
-	// return canonical GUIDs: Graph ids are GUIDs, and lookups use the GUID
-	// shape to tell an id from a userPrincipalName.
+	// NewID returns a new object id, and the ids of audit records, events
+	// and correlations; nil means a random (v4) UUID. It must return
+	// canonical GUIDs: Graph ids are GUIDs, and lookups use the GUID shape
+	// to tell an id from a userPrincipalName.
 	NewID func() string
 	// TenantID, when set, is mixed into the ids of activated directory
 	// roles (see DirectoryRole), so they differ between tenants as in

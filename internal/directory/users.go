@@ -301,7 +301,7 @@ func (s *Service) UpdateUser(ctx context.Context, idOrUPN string, in UserInput) 
 // userChanged audits an update of before to after inside tx and applies
 // its revocation effects; it returns the user as stored afterwards.
 func (s *Service) userChanged(ctx context.Context, tx store.Tx, before, after store.User, newPassword bool) (store.User, error) {
-	corr := newRecordID()
+	corr := s.newID()
 	if mods := modified(diffProps(userProps(before), userProps(after))); len(mods) > 0 {
 		err := s.audit(ctx, tx, change{
 			activity: ActivityUpdateUser, category: revocation.CategoryUserManagement, operation: opUpdate,
@@ -325,7 +325,7 @@ func (s *Service) userChanged(ctx context.Context, tx store.Tx, before, after st
 		return after, nil
 	}
 	for _, c := range causes {
-		if _, err := revocation.ApplyInTx(ctx, tx, initiator(ctx), c, []string{after.ID}, s.now(), revocation.Options{CorrelationID: corr}); err != nil {
+		if _, err := revocation.ApplyInTx(ctx, tx, initiator(ctx), c, []string{after.ID}, s.now(), revocation.Options{CorrelationID: corr, NewID: s.newID}); err != nil {
 			return store.User{}, fmt.Errorf("directory: update user: %w", err)
 		}
 	}
@@ -344,7 +344,7 @@ func (s *Service) DeleteUser(ctx context.Context, idOrUPN string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := revocation.ApplyInTx(ctx, tx, initiator(ctx), revocation.CauseUserDeleted, []string{u.ID}, s.now(), revocation.Options{CorrelationID: newRecordID()}); err != nil {
+		if _, err := revocation.ApplyInTx(ctx, tx, initiator(ctx), revocation.CauseUserDeleted, []string{u.ID}, s.now(), revocation.Options{CorrelationID: s.newID(), NewID: s.newID}); err != nil {
 			return fmt.Errorf("directory: delete user: %w", err)
 		}
 		return wrap("delete user", idOrUPN, tx.DeleteUser(ctx, u.ID), "")
