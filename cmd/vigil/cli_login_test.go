@@ -214,6 +214,20 @@ func TestCLIDeviceLogin(t *testing.T) {
 	vigil(t, env, nil, "users", "list", "--top", "1").want(t, exitAuth, "has expired or was revoked")
 	vigil(t, env, nil, "logout").want(t, 0, "")
 	vigil(t, env, nil, "whoami").want(t, exitAuth, "not signed in")
+
+	// me revoke-sessions ends every session of the signed-in user, this
+	// CLI's included, and forgets the login.
+	deviceLogin(t, srv, env)
+	r = vigil(t, env, nil, "me", "revoke-sessions", "-o", "jsonl")
+	r.want(t, 0, "")
+	if rows := jsonLines(t, r.stdout); len(rows) != 1 || rows[0]["revoked"] != true || rows[0]["revocation"] == nil {
+		t.Fatalf("me revoke-sessions: %q", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "run `vigil login` to sign in again") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	vigil(t, env, nil, "users", "list", "--top", "1").want(t, exitAuth, "not signed in")
+	vigil(t, admin, nil, "me", "revoke-sessions").want(t, exitUsage, "needs a user's login")
 }
 
 func configHome(env []string) string {

@@ -83,6 +83,21 @@ func TestCLIUsersGolden(t *testing.T) {
 		t.Errorf("after disable: %q", r.stdout)
 	}
 	vigil(t, env, nil, "users", "enable", "alan."+run+"@vigil.local").want(t, 0, "")
+
+	// Raw requests: a body from a file, then read back.
+	body := filepath.Join(t.TempDir(), "patch.json")
+	if err := os.WriteFile(body, []byte(`{"officeLocation":"Bletchley"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = vigil(t, env, nil, "graph", "PATCH", "/users/alan."+run+"@vigil.local", "--body", "@"+body)
+	if r.want(t, 0, ""); r.stdout != "" {
+		t.Errorf("PATCH printed %q", r.stdout)
+	}
+	r = vigil(t, env, strings.NewReader(""), "graph", "GET", "users/alan."+run+"@vigil.local?$select=officeLocation")
+	r.want(t, 0, "")
+	if !strings.Contains(r.stdout, `"officeLocation":"Bletchley"`) {
+		t.Errorf("GET printed %q", r.stdout)
+	}
 	vigil(t, env, nil, "users", "delete", "grace."+run+"@vigil.local").want(t, 0, "")
 	vigil(t, env, nil, "users", "get", "grace."+run+"@vigil.local").want(t, 1, "does not exist")
 }
