@@ -151,6 +151,16 @@ func TestCLIDryRunPipeline(t *testing.T) {
 	if !strings.Contains(second.stderr, "Dry run: 100 users would have their sessions revoked. Nothing changed.") {
 		t.Errorf("stderr %q", second.stderr)
 	}
+
+	// A filter that matches nobody makes an empty pipeline, which succeeds.
+	first, second = pipeline(t, env,
+		[]string{"users", "list", "--filter", "department eq 'Nobody'", "-o", "ids"},
+		[]string{"users", "revoke-sessions", "-"})
+	first.want(t, 0, "")
+	second.want(t, 0, "")
+	if second.stdout != "" || !strings.Contains(second.stderr, "No users on stdin: nothing revoked.") {
+		t.Errorf("empty pipeline: %q %q", second.stdout, second.stderr)
+	}
 }
 
 // TestCLIUnknownUserInStdin: an unknown user in a stdin list is reported,
