@@ -230,6 +230,7 @@ func (f *fakeVigil) advance(j *fakeJob) {
 type fakeRun struct {
 	s        *state
 	out, err *bytes.Buffer
+	mu       sync.Mutex
 	sleeps   []time.Duration
 }
 
@@ -243,7 +244,9 @@ func newFakeRun(t *testing.T, f *fakeVigil, stdin string) *fakeRun {
 	c.creds = &fakeCreds{}
 	fr := &fakeRun{s: s, out: &out, err: &errw}
 	c.sleep = func(ctx context.Context, d time.Duration) error {
+		fr.mu.Lock()
 		fr.sleeps = append(fr.sleeps, d)
+		fr.mu.Unlock()
 		return sleepCtx(ctx, min(d, time.Millisecond))
 	}
 	s.client = c
