@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/vigil-idp/vigil/ssf"
 )
 
 // revokedUsers is the table size of the measured claims: 100,000 users.
@@ -149,5 +151,34 @@ func TestTableMemory(t *testing.T) {
 		revokedUsers, users, sessions, opaque)
 	if users > 100 || sessions > 100 {
 		t.Errorf("%.1f B/user entry, %.1f B/session entry; want ≤ 100", users, sessions)
+	}
+}
+
+// BenchmarkReceiveSET is the guard's work for one delivered SET: verify
+// it (RS256, the transmitter's JWKS cached) and apply it to the table.
+func BenchmarkReceiveSET(b *testing.B) {
+	clock := newFakeClock()
+	ti := newTestIssuer(&testing.T{}, clock.Now)
+	defer ti.close()
+	g := newVerifier(b, ti, clock, nil)
+	info := &streamInfo{id: "s", issuer: ti.url, aud: []string{testClientID}, keys: g.keys}
+	ctx := context.Background()
+	sets := map[string]string{}
+	for i := range 64 {
+		jti := fmt.Sprintf("jti-%d", i)
+		sets[jti] = ti.set(jti, ti.userSubject(randomGUID()), ssf.EventSessionRevoked,
+			ssf.SessionRevoked{CAEPCommon: ssf.CAEPCommon{EventTimestamp: clock.Now().Unix()}})
+	}
+	one := map[string]string{}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		jti := fmt.Sprintf("jti-%d", i%64)
+		one[jti] = sets[jti]
+		if acks, errs := g.receive(ctx, info, one); len(acks) != 1 || errs != nil {
+			b.Fatalf("acks %v errs %v", acks, errs)
+		}
+		delete(one, jti)
+		i++
 	}
 }
