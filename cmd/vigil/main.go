@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-idp/vigil/internal/cli"
+	"github.com/vigil-idp/vigil/internal/proxy"
 )
 
 // Exit codes shared by every subcommand (design contract, CLI section).
@@ -45,7 +46,7 @@ func run(ctx context.Context, args []string) int {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newServeCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newVersionCmd(), proxy.Command())
 	root.AddCommand(cli.Commands(cli.OSEnv())...)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)

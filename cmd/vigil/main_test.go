@@ -60,6 +60,9 @@ func TestServeBadConfig(t *testing.T) {
 			[]string{`vigil: --addr "bad-flag"`}},
 		{"unknown flag", []string{"serve", "--colour"}, nil, []string{"vigil: unknown flag: --colour"}},
 		{"unknown command", []string{"frobnicate"}, nil, []string{`vigil: unknown command "frobnicate"`}},
+		{"proxy without credentials", []string{"proxy", "--listen", "127.0.0.1:1", "--upstream", "http://127.0.0.1:2",
+			"--issuer", "http://127.0.0.1:3", "--audience", "x"}, []string{"VIGIL_CLIENT_ID=", "VIGIL_CLIENT_SECRET="},
+			[]string{"vigil: VIGIL_CLIENT_ID and VIGIL_CLIENT_SECRET must name a client"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
