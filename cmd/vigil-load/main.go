@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +28,13 @@ import (
 )
 
 type bootstrapFile struct {
-	Issuer          string `json:"issuer"`
-	GraphBaseURL    string `json:"graph_base_url"`
+	Issuer       string `json:"issuer"`
+	GraphBaseURL string `json:"graph_base_url"`
+	CLIClientID  string `json:"cli_client_id"`
+	Admin        struct {
+		UserPrincipalName string `json:"userPrincipalName"`
+		Password          string `json:"password"`
+	} `json:"admin"`
 	BootstrapClient struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`
@@ -38,7 +44,7 @@ type bootstrapFile struct {
 func main() {
 	var (
 		bootstrap = flag.String("bootstrap", "vigil-data/bootstrap.json", "path to bootstrap.json")
-		scenario  = flag.String("scenario", "filter-users", "create-users | filter-users | get-user | healthz")
+		scenario  = flag.String("scenario", "filter-users", "create-users | filter-users | get-user | healthz | client-credentials | introspect | refresh")
 		n         = flag.Int("n", 1000, "number of requests")
 		c         = flag.Int("c", 16, "concurrency")
 		filter    = flag.String("filter", "department eq 'HP'", "$filter for filter-users")
@@ -77,8 +83,9 @@ func run(bootstrapPath, scenario string, n, c int, filter string, top int, passw
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}}
 	runID := time.Now().UnixNano()
+	var refresh []atomic.Value // refresh scenario: each worker's current refresh token
 
-	makeReq := func(i int) (*http.Request, int, error) {
+	makeReq := func(i, w int) (*http.Request, int, error) {
 		switch scenario {
 		case "create-users":
 			u := map[string]any{
@@ -106,10 +113,45 @@ func run(bootstrapPath, scenario string, n, c int, filter string, top int, passw
 		case "healthz":
 			r, err := http.NewRequestWithContext(ctx, "GET", b.Issuer+"/healthz", nil)
 			return r, http.StatusOK, err
+		case "client-credentials":
+			form := url.Values{"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}
+			return formRequest(ctx, b.Issuer+"/token", form, b)
+		case "introspect":
+			return formRequest(ctx, b.Issuer+"/introspect", url.Values{"token": {tok.AccessToken}}, b)
+		case "refresh":
+			form := url.Values{"grant_type": {"refresh_token"}, "client_id": {b.CLIClientID}, "refresh_token": {refresh[w].Load().(string)}}
+			r, err := http.NewRequestWithContext(ctx, "POST", b.Issuer+"/token", strings.NewReader(form.Encode()))
+			if r != nil {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set("Authorization", "")
+			}
+			return r, http.StatusOK, err
 		}
 		return nil, 0, fmt.Errorf("unknown scenario %q", scenario)
 	}
-	if _, _, err := makeReq(0); err != nil {
+	if scenario == "refresh" {
+		// One refresh-token chain per worker, started with the admin's
+		// password grant through the public CLI client.
+		refresh = make([]atomic.Value, c)
+		for w := range c {
+			form := url.Values{"grant_type": {"password"}, "client_id": {b.CLIClientID}, "username": {b.Admin.UserPrincipalName},
+				"password": {b.Admin.Password}, "scope": {"offline_access https://graph.microsoft.com/User.Read"}}
+			resp, err := http.PostForm(b.Issuer+"/token", form)
+			if err != nil {
+				return err
+			}
+			var t struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&t)
+			resp.Body.Close()
+			if err != nil || t.RefreshToken == "" {
+				return fmt.Errorf("password grant for the refresh chains: status %d", resp.StatusCode)
+			}
+			refresh[w].Store(t.RefreshToken)
+		}
+	}
+	if _, _, err := makeReq(0, 0); err != nil {
 		return err
 	}
 
@@ -118,7 +160,7 @@ func run(bootstrapPath, scenario string, n, c int, filter string, top int, passw
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range c {
+	for w := range c {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -127,11 +169,23 @@ func run(bootstrapPath, scenario string, n, c int, filter string, top int, passw
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				req, want, _ := makeReq(i)
-				req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				req, want, _ := makeReq(i, w)
+				if _, set := req.Header["Authorization"]; !set {
+					req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+				} else if req.Header.Get("Authorization") == "" {
+					req.Header.Del("Authorization")
+				}
 				t0 := time.Now()
 				resp, err := client.Do(req)
 				if err == nil {
+					if scenario == "refresh" && resp.StatusCode == http.StatusOK {
+						var t struct {
+							RefreshToken string `json:"refresh_token"`
+						}
+						if json.NewDecoder(resp.Body).Decode(&t) == nil && t.RefreshToken != "" {
+							refresh[w].Store(t.RefreshToken)
+						}
+					}
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 					if resp.StatusCode != want {
@@ -164,6 +218,18 @@ func run(bootstrapPath, scenario string, n, c int, filter string, top int, passw
 		return fmt.Errorf("%d requests failed; first: %v", failed.Load(), e)
 	}
 	return nil
+}
+
+// formRequest is a form POST authenticated as the bootstrap client
+// (client_secret_basic).
+func formRequest(ctx context.Context, endpoint string, form url.Values, b bootstrapFile) (*http.Request, int, error) {
+	r, err := http.NewRequestWithContext(ctx, "POST", endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, 0, err
+	}
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth(url.QueryEscape(b.BootstrapClient.ClientID), url.QueryEscape(b.BootstrapClient.ClientSecret))
+	return r, http.StatusOK, nil
 }
 
 // checkLoopback refuses to load anything but a server on this machine.
