@@ -37,10 +37,11 @@ const maxBatch = 256
 var errClosed = errors.New("sqlstore: store is closed")
 
 type batcher struct {
-	db   *sql.DB       // the single-connection write pool
-	wake chan struct{} // buffered: work may be queued
-	quit chan struct{}
-	done sync.WaitGroup
+	db    *sql.DB       // the single-connection write pool
+	stmts *stmtCache    // db's statements; nil: none cached
+	wake  chan struct{} // buffered: work may be queued
+	quit  chan struct{}
+	done  sync.WaitGroup
 
 	mu     sync.Mutex
 	queue  []*job
@@ -55,8 +56,8 @@ type job struct {
 	done chan struct{}
 }
 
-func newBatcher(db *sql.DB) *batcher {
-	b := &batcher{db: db, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+func newBatcher(db *sql.DB, stmts *stmtCache) *batcher {
+	b := &batcher{db: db, stmts: stmts, wake: make(chan struct{}, 1), quit: make(chan struct{})}
 	b.done.Add(1)
 	go b.loop()
 	return b
@@ -133,6 +134,9 @@ func (b *batcher) loop() {
 		for _, j := range batch {
 			close(j.done)
 		}
+		if b.stmts != nil {
+			b.stmts.flush() // the connection is idle now
+		}
 	}
 }
 
@@ -150,7 +154,7 @@ func (b *batcher) commit(batch []*job) {
 		fail(fmt.Errorf("sqlstore: begin: %w", err))
 		return
 	}
-	q := noCancel{tx}
+	q := noCancel{tx: tx, c: b.stmts}
 	alone := len(batch) == 1 // no savepoint needed: failure rolls back all
 	var ok int
 	for _, j := range batch {
@@ -209,16 +213,47 @@ func (j *job) run(q querier) {
 
 // noCancel runs statements with their context's values but not its
 // cancellation (see the comment at the top of this file).
-type noCancel struct{ tx *sql.Tx }
+// A text the write connection has prepared runs as the cached statement
+// (c, nil for unprepared); a new one runs unprepared and is noted for the
+// batcher to prepare after the transaction.
+type noCancel struct {
+	tx *sql.Tx
+	c  *stmtCache
+}
+
+// stmt returns the transaction's view of the cached statement for query,
+// or nil.
+func (n noCancel) stmt(ctx context.Context, query string) *sql.Stmt {
+	if n.c == nil {
+		return nil
+	}
+	if st := n.c.lookup(query); st != nil {
+		return n.tx.StmtContext(ctx, st)
+	}
+	n.c.note(query)
+	return nil
+}
 
 func (n noCancel) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return n.tx.ExecContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := n.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return n.tx.ExecContext(ctx, query, args...)
 }
 
 func (n noCancel) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return n.tx.QueryContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := n.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return n.tx.QueryContext(ctx, query, args...)
 }
 
 func (n noCancel) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return n.tx.QueryRowContext(context.WithoutCancel(ctx), query, args...)
+	ctx = context.WithoutCancel(ctx)
+	if st := n.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return n.tx.QueryRowContext(ctx, query, args...)
 }

@@ -60,6 +60,7 @@ func (b *rowsBuilder) row(vals ...any) {
 // returned row.
 func (t *txn) insertMany(ctx context.Context, q querier, head, tail string, perRow, n int, row func(i int, b *rowsBuilder), each func(*sql.Rows) error) error {
 	per := max(1, min(maxRows, maxParams/perRow))
+	q = unprepared(q) // the text varies with the number of rows
 	for start := 0; start < n; start += per {
 		end := min(n, start+per)
 		b := rowsBuilder{anon: t.s.d == sqliteDialect, args: make([]any, 0, (end-start)*perRow)}

@@ -230,7 +230,7 @@ func (e *entity[T]) list(ctx context.Context, t *txn, in scope, q store.Query) (
 	if err != nil {
 		return store.Page[T]{}, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
-	rows, err := t.rq().QueryContext(ctx, b.String(), b.args...)
+	rows, err := unprepared(t.rq()).QueryContext(ctx, b.String(), b.args...)
 	if err != nil {
 		return store.Page[T]{}, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
@@ -271,7 +271,7 @@ func (e *entity[T]) count(ctx context.Context, t *txn, in scope, q store.Query) 
 		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	var n int
-	if err := t.rq().QueryRowContext(ctx, b.String(), b.args...).Scan(&n); err != nil {
+	if err := unprepared(t.rq()).QueryRowContext(ctx, b.String(), b.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return n, nil

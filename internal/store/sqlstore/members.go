@@ -155,7 +155,7 @@ func (t *txn) ListMembers(ctx context.Context, groupID string, transitive bool, 
 		kind store.ObjectKind
 	}
 	var refs []ref
-	rows, err := t.rq().QueryContext(ctx, b.String(), b.args...)
+	rows, err := unprepared(t.rq()).QueryContext(ctx, b.String(), b.args...)
 	if err != nil {
 		return fail(err)
 	}
@@ -226,7 +226,7 @@ func loadObjects[T any](ctx context.Context, t *txn, e *entity[T], ids []string,
 		b.WriteString(b.arg(id))
 	}
 	b.WriteString(")")
-	vs, err := e.all(ctx, t.rq(), b.String(), b.args...)
+	vs, err := e.all(ctx, unprepared(t.rq()), b.String(), b.args...)
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (t *txn) CountMembers(ctx context.Context, groupID string, transitive bool)
 	memberSet(&b, groupID, transitive)
 	b.WriteString(" m")
 	var n int
-	if err := t.rq().QueryRowContext(ctx, b.String(), b.args...).Scan(&n); err != nil {
+	if err := unprepared(t.rq()).QueryRowContext(ctx, b.String(), b.args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlstore: count members: %w", err)
 	}
 	return n, nil
@@ -268,7 +268,7 @@ func (t *txn) IsTransitiveMember(ctx context.Context, groupID, memberID string) 
 	memberSet(&b, groupID, true)
 	b.WriteString(" m WHERE m.id = " + b.arg(memberID) + ")")
 	var ok bool
-	if err := t.rq().QueryRowContext(ctx, b.String(), b.args...).Scan(&ok); err != nil {
+	if err := unprepared(t.rq()).QueryRowContext(ctx, b.String(), b.args...).Scan(&ok); err != nil {
 		return false, fmt.Errorf("sqlstore: is transitive member: %w", err)
 	}
 	return ok, nil

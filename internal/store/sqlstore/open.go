@@ -28,12 +28,15 @@ type Store struct {
 	txn // the Store-level view: no open transaction
 
 	d     *dialect
-	wdb   *sql.DB       // writes; in SQLite a single connection, so writers queue
-	rdb   *sql.DB       // reads; in PostgreSQL the same pool as wdb
-	batch *batcher      // SQLite's group commit (batch.go); nil in PostgreSQL
-	ckpt  *checkpointer // SQLite's WAL checkpoints (checkpoint.go); nil in PostgreSQL
-	now   func() time.Time
-	log   *slog.Logger
+	wdb   *sql.DB  // writes; in SQLite a single connection, so writers queue
+	rdb   *sql.DB  // reads; in PostgreSQL the same pool as wdb
+	batch *batcher // SQLite's group commit (batch.go); nil in PostgreSQL
+	// SQLite's prepared statements (stmts.go) on the read and write pools;
+	// nil in PostgreSQL, where pgx caches them per connection.
+	rstmts, wstmts *stmtCache
+	ckpt           *checkpointer // SQLite's WAL checkpoints (checkpoint.go); nil in PostgreSQL
+	now            func() time.Time
+	log            *slog.Logger
 
 	attempts int // runs of a transaction that keeps hitting errRetry
 
@@ -151,7 +154,8 @@ func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Stor
 		return nil, err
 	}
 	if s.d == sqliteDialect {
-		s.batch = newBatcher(s.wdb)
+		s.rstmts, s.wstmts = newStmtCache(s.rdb), newStmtCache(s.wdb)
+		s.batch = newBatcher(s.wdb, s.wstmts)
 	} else {
 		var schema sql.NullString
 		if err := s.wdb.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
@@ -303,6 +307,11 @@ func (s *Store) Close() error {
 		s.batch.close()
 	}
 	var errs []error
+	for _, c := range []*stmtCache{s.rstmts, s.wstmts} {
+		if c != nil {
+			errs = append(errs, c.close())
+		}
+	}
 	if s.ckpt != nil {
 		errs = append(errs, s.ckpt.close())
 	}

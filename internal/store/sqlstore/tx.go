@@ -37,6 +37,9 @@ func (t *txn) rq() querier {
 	if t.tx != nil {
 		return t.tx
 	}
+	if t.s.rstmts != nil {
+		return poolQ{t.s.rstmts}
+	}
 	return t.s.rdb
 }
 
