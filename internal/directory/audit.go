@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/revocation"
@@ -82,6 +83,7 @@ type change struct {
 	targets                       []revocation.AuditTarget
 	details                       []revocation.KeyValue
 	correlation                   string
+	at                            time.Time // zero: now
 }
 
 // audit appends the record of c in tx, attributed to ctx's initiator.
@@ -89,8 +91,11 @@ func (s *Service) audit(ctx context.Context, tx store.Audit, c change) error {
 	if c.correlation == "" {
 		c.correlation = s.newID()
 	}
+	if c.at.IsZero() {
+		c.at = s.now()
+	}
 	e := revocation.AuditEntry{
-		At: s.now(), Activity: c.activity, Category: c.category, OperationType: c.operation,
+		At: c.at, Activity: c.activity, Category: c.category, OperationType: c.operation,
 		CorrelationID: c.correlation, Initiator: initiator(ctx), Targets: c.targets, Details: c.details,
 	}
 	if err := tx.AppendAudit(ctx, e.Record(s.newID())); err != nil {

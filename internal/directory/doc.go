@@ -77,6 +77,18 @@
 // DeleteUser (CauseUserDeleted: "Delete user", RISC account-purged and
 // CAEP session-revoked).
 //
+// Writes that change the claims of users' tokens call
+// revocation.AppendClaimsChangeInTx in their transaction, with the audit
+// record's correlation id as txn: one CAEP token-claims-change per user
+// whose claims actually changed, naming only the changed claims with
+// their new values — {"wids": [role template ids]} when a role is
+// assigned to or removed from the user, or from a role-assignable group
+// the user is in; {"groups": [direct and transitive group ids]} (plus
+// "wids" for a role-assignable group) when the user is added to or removed
+// from a group. Only users added or removed directly are notified, not the
+// users inside a group added to or removed from another. Nothing is
+// revoked and T does not move.
+//
 // Records and events are attributed to the initiator that WithInitiator
 // put in the request's context (internal/graph sets it); without one, to
 // the authz principal of the context, else to the system.

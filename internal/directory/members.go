@@ -87,10 +87,14 @@ func (s *Service) AddMember(ctx context.Context, groupID, memberID string) error
 				return invalid("Adding group '%s' to group '%s' would create a membership cycle: '%s' is already nested inside '%s'.", m.Group.ID, g.ID, g.ID, m.Group.ID)
 			}
 		}
+		w, err := watchMember(ctx, tx, g, m)
+		if err != nil {
+			return err
+		}
 		if err := tx.AddMember(ctx, g.ID, m.ID(), m.Kind); err != nil {
 			return wrap("add member", memberID, err, msgDuplicateMember)
 		}
-		return s.audit(ctx, tx, membershipChange(ActivityAddMember, opAdd, g, m))
+		return s.auditClaims(ctx, tx, membershipChange(ActivityAddMember, opAdd, g, m), w)
 	})
 }
 
@@ -106,10 +110,14 @@ func (s *Service) RemoveMember(ctx context.Context, groupID, memberID string) er
 		if err != nil {
 			return err
 		}
+		w, err := watchMember(ctx, tx, g, m)
+		if err != nil {
+			return err
+		}
 		if err := tx.RemoveMember(ctx, g.ID, m.ID()); err != nil {
 			return wrap("remove member", memberID, err, "")
 		}
-		return s.audit(ctx, tx, membershipChange(ActivityRemoveMember, opDelete, g, m))
+		return s.auditClaims(ctx, tx, membershipChange(ActivityRemoveMember, opDelete, g, m), w)
 	})
 }
 

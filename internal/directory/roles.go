@@ -123,10 +123,14 @@ func (s *Service) CreateRoleAssignment(ctx context.Context, principalID, roleDef
 			return invalidProp("principalId", "UnifiedRoleAssignment", "group '"+p.Group.ID+"' is not role-assignable; only groups created with isAssignableToRole set to true can be assigned directory roles")
 		}
 		a.PrincipalID, a.PrincipalKind = p.ID(), p.Kind
+		w, err := s.watchRoleHolders(ctx, tx, p)
+		if err != nil {
+			return err
+		}
 		if err := tx.CreateRoleAssignment(ctx, a); err != nil {
 			return wrap("create role assignment", principalID, err, msgConflictingValue)
 		}
-		return s.audit(ctx, tx, roleChange(ActivityAddRoleMember, opAdd, role, p))
+		return s.auditClaims(ctx, tx, roleChange(ActivityAddRoleMember, opAdd, role, p), w)
 	})
 	if err != nil {
 		return store.RoleAssignment{}, err
@@ -152,12 +156,16 @@ func (s *Service) DeleteRoleAssignment(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		w, err := s.watchRoleHolders(ctx, tx, p)
+		if err != nil {
+			return err
+		}
 		if err := tx.DeleteRoleAssignment(ctx, a.ID); err != nil {
 			return wrap("delete role assignment", id, err, "")
 		}
 		role, _ := RoleDefinitionByID(a.RoleDefinitionID)
 		role.TemplateID = a.RoleDefinitionID
-		return s.audit(ctx, tx, roleChange(ActivityRemoveRoleMember, opDelete, role, p))
+		return s.auditClaims(ctx, tx, roleChange(ActivityRemoveRoleMember, opDelete, role, p), w)
 	})
 }
 

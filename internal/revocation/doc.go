@@ -13,6 +13,12 @@
 // internal/directory calls it for account disable, user delete and password
 // changes (Cause), in the transaction of the directory write.
 //
+// AppendClaimsChangeInTx is the other directory hook: when a write changes
+// the claims of users' tokens (roles, group memberships) it appends one
+// CAEP token-claims-change per user (Event, CauseClaimsChanged) and
+// nothing else: T does not move, nothing is revoked, and the directory
+// audits its own write.
+//
 // # The service
 //
 // Service.RevokeUser is Graph's revokeSignInSessions for one user;

@@ -49,8 +49,9 @@ type Event struct {
 	Body json.RawMessage `json:"event,omitempty"`
 
 	// RevokedAt is when sessions and tokens were revoked (the time
-	// written to their RevokedAt), to the microsecond.
-	RevokedAt time.Time `json:"revokedAt"`
+	// written to their RevokedAt), to the microsecond; absent from events
+	// that revoke nothing (token-claims-change).
+	RevokedAt time.Time `json:"revokedAt,omitzero"`
 	// Reason is the administrator's reason (as session.SessionRevoked).
 	Reason string `json:"reason,omitempty"`
 	// Sessions lists the ended sessions when they are known: for a
@@ -109,7 +110,10 @@ func (c *eventCtx) event(typ string, u store.User, sid string, ended []EndedSess
 	p := Event{
 		Type: typ, Txn: c.txn, RevocationID: c.revocationID, Cause: c.cause.String(), Subject: subj,
 		InitiatingEntity: c.in.entity(u.ID), EventTimestamp: c.at.Unix(), ReasonAdmin: c.reasonAdmin(),
-		RevokedAt: c.at, Reason: c.reason, Sessions: ended,
+		Reason: c.reason, Sessions: ended,
+	}
+	if c.cause != CauseClaimsChanged {
+		p.RevokedAt = c.at
 	}
 	return store.OutboxEvent{ID: c.newID(), Type: typ, UserID: u.ID, SessionID: sid, Payload: marshalEvent(p, body), CreatedAt: c.at}
 }

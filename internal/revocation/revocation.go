@@ -130,6 +130,12 @@ const (
 	// bulk job). CAEP session-revoked with a session subject; T does not
 	// move. Not accepted by ApplyInTx, which acts on users.
 	CauseSessionRevoked
+	// CauseClaimsChanged: a directory write changed the claims of a
+	// user's tokens (directory roles, group memberships). CAEP
+	// token-claims-change (AppendClaimsChangeInTx); nothing is revoked, T
+	// does not move, and the directory write carries the audit record.
+	// Not accepted by ApplyInTx.
+	CauseClaimsChanged
 )
 
 var causeNames = map[Cause]string{
@@ -140,6 +146,7 @@ var causeNames = map[Cause]string{
 	CauseUserDeleted:     "userDeleted",
 	CausePasswordChanged: "passwordChanged",
 	CauseSessionRevoked:  "sessionRevoked",
+	CauseClaimsChanged:   "claimsChanged",
 }
 
 // String is the cause's name in outbox payloads ("adminRevoke", …).
