@@ -14,7 +14,7 @@ import (
 // implements it.
 type AppRoleStore interface {
 	GetServicePrincipalByAppID(ctx context.Context, appID string) (store.ServicePrincipal, error)
-	ListAppRoleAssignments(ctx context.Context, principalID string) ([]store.AppRoleAssignment, error)
+	AppRoleIDsOnResource(ctx context.Context, principalID, resourceAppID string) ([]string, error)
 }
 
 // DefaultScopeSuffix ends the only scope client_credentials accepts,
@@ -71,26 +71,17 @@ func (g *ClientCredentials) Token(ctx context.Context, req *TokenRequest) (*Toke
 }
 
 // roles returns the sorted names of the permissions of res that the
-// service principal principalID holds. A resource without a service
+// service principal principalID holds, read in one query on every request
+// (a removed grant stops counting at once). A resource without a service
 // principal grants nothing; assignments of unknown app role ids are skipped.
 func (g *ClientCredentials) roles(ctx context.Context, principalID string, res authz.Resource) ([]string, error) {
-	resSP, err := g.Directory.GetServicePrincipalByAppID(ctx, res.AppID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	grants, err := g.Directory.ListAppRoleAssignments(ctx, principalID)
+	ids, err := g.Directory.AppRoleIDsOnResource(ctx, principalID, res.AppID)
 	if err != nil {
 		return nil, err
 	}
 	var roles []string
-	for _, a := range grants {
-		if a.ResourceID != resSP.ID {
-			continue
-		}
-		if p, ok := res.PermissionByAppRoleID(a.AppRoleID); ok {
+	for _, id := range ids {
+		if p, ok := res.PermissionByAppRoleID(id); ok {
 			roles = append(roles, p.Name)
 		}
 	}

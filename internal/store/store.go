@@ -335,6 +335,11 @@ type Applications interface {
 	DeleteAppRoleAssignment(ctx context.Context, id string) error
 	// ListAppRoleAssignments lists the grants held by a principal.
 	ListAppRoleAssignments(ctx context.Context, principalID string) ([]AppRoleAssignment, error)
+	// AppRoleIDsOnResource returns, sorted, the ids of the app roles that
+	// principalID holds on the resource whose service principal has appId
+	// resourceAppID (one query: what the client_credentials grant asks on
+	// every token); none when the resource has no service principal.
+	AppRoleIDsOnResource(ctx context.Context, principalID, resourceAppID string) ([]string, error)
 }
 
 // SigningKey is a JOSE signing key. The private key is stored only

@@ -98,3 +98,13 @@ func (t *txn) DeleteAppRoleAssignment(ctx context.Context, id string) error {
 func (t *txn) ListAppRoleAssignments(ctx context.Context, principalID string) ([]store.AppRoleAssignment, error) {
 	return appRoleAssignments.all(ctx, t.rq(), "WHERE ara.principal_id = $1 ORDER BY ara.id", principalID)
 }
+
+// AppRoleIDsOnResource returns, sorted, the app role ids principalID holds
+// on the resource with service principal appId resourceAppID.
+func (t *txn) AppRoleIDsOnResource(ctx context.Context, principalID, resourceAppID string) ([]string, error) {
+	const q = `SELECT ara.app_role_id FROM app_role_assignments ara
+		JOIN service_principals rs ON rs.id = ara.resource_id
+		WHERE ara.principal_id = $1 AND rs.app_id = $2
+		ORDER BY ara.app_role_id`
+	return t.strings(ctx, "app roles on resource", q, principalID, resourceAppID)
+}

@@ -240,6 +240,22 @@ func testServicePrincipals(t *testing.T, newStore func(t *testing.T) store.Store
 		got, err := s.ListAppRoleAssignments(ctx, id(2))
 		ok(t, err)
 		same(t, "ListAppRoleAssignments (by id)", got, []store.AppRoleAssignment{grant(10, 101), grant(11, 100)})
+		ok(t, s.CreateServicePrincipal(ctx, store.ServicePrincipal{ID: id(3), AppID: id(1003), DisplayName: "other api", CreatedDateTime: t0}))
+		ok(t, s.CreateAppRoleAssignment(ctx, store.AppRoleAssignment{ID: id(14), PrincipalID: id(2), ResourceID: id(3), AppRoleID: id(103), CreatedDateTime: t0}))
+		roleIDs, err := s.AppRoleIDsOnResource(ctx, id(2), graphAppID)
+		ok(t, err)
+		same(t, "AppRoleIDsOnResource (sorted, that resource only)", roleIDs, idList(100, 101))
+		roleIDs, err = s.AppRoleIDsOnResource(ctx, id(2), id(9))
+		ok(t, err)
+		if len(roleIDs) != 0 {
+			t.Errorf("AppRoleIDsOnResource of a resource without a service principal = %v, want none", roleIDs)
+		}
+		ok(t, s.DeleteAppRoleAssignment(ctx, id(14)))
+		roleIDs, err = s.AppRoleIDsOnResource(ctx, id(2), id(1003))
+		ok(t, err)
+		if len(roleIDs) != 0 {
+			t.Errorf("AppRoleIDsOnResource after the grant was deleted = %v, want none", roleIDs)
+		}
 		ok(t, s.DeleteAppRoleAssignment(ctx, id(10)))
 		isErr(t, "delete again", s.DeleteAppRoleAssignment(ctx, id(10)), store.ErrNotFound)
 		// Deleting the resource removes the grants on it.
