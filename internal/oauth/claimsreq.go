@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -47,12 +48,26 @@ type claimSpec struct {
 
 // ParseClaimsRequest parses the claims parameter: a JSON object whose
 // members userinfo, id_token and access_token (Entra) are objects mapping
-// claim names to null or to {essential, value, values}. An empty string
-// gives the zero value; anything malformed is invalid_request.
+// claim names to null or to {essential, value, values}. The object may
+// also come base64-encoded (standard or URL alphabet, padded or not), as
+// the claims value of an insufficient_claims challenge is, which Entra
+// clients pass on as they got it. An empty string gives the zero value;
+// anything malformed is invalid_request.
 func ParseClaimsRequest(s string) (ClaimsRequest, error) {
 	var cr ClaimsRequest
-	if strings.TrimSpace(s) == "" {
+	s = strings.TrimSpace(s)
+	if s == "" {
 		return cr, nil
+	}
+	if len(s) > base64.StdEncoding.EncodedLen(maxClaimsLen) {
+		return cr, errorf(CodeInvalidRequest, "claims parameter too long")
+	}
+	if !strings.HasPrefix(s, "{") {
+		dec, ok := decodeClaimsBase64(s)
+		if !ok {
+			return cr, errorf(CodeInvalidRequest, "claims must be a JSON object or its base64 encoding (OpenID Connect Core 5.5)")
+		}
+		s = dec
 	}
 	if len(s) > maxClaimsLen {
 		return cr, errorf(CodeInvalidRequest, "claims parameter too long")
@@ -78,6 +93,19 @@ func ParseClaimsRequest(s string) (ClaimsRequest, error) {
 		}
 	}
 	return cr, nil
+}
+
+// decodeClaimsBase64 decodes a base64 claims value in any of the four
+// alphabet and padding variants; the result must look like a JSON object.
+func decodeClaimsBase64(s string) (string, bool) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "{") {
+				return t, true
+			}
+		}
+	}
+	return "", false
 }
 
 // accessToken reads the access_token member: xms_cc and nbf.

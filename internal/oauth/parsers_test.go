@@ -134,6 +134,17 @@ func TestParseClaimsRequest(t *testing.T) {
 		{name: "bad xms_cc", in: `{"access_token":{"xms_cc":{"values":[1]}}}`, wantErr: true},
 		{name: "bad nbf", in: `{"access_token":{"nbf":{"value":"soon"}}}`, wantErr: true},
 		{name: "too long", in: `{"id_token":{"` + strings.Repeat("a", 5000) + `":null}}`, wantErr: true},
+		// The claims value of an insufficient_claims challenge, passed on
+		// base64-encoded as Entra's samples and MSAL do.
+		{name: "nbf challenge base64", in: "eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwgInZhbHVlIjoiMTYwNDEwNjY1MSJ9fX0=", nbf: 1604106651},
+		{name: "nbf challenge base64 unpadded", in: "eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwgInZhbHVlIjoiMTYwNDEwNjY1MSJ9fX0", nbf: 1604106651},
+		{name: "cp1 base64url", in: base64.RawURLEncoding.EncodeToString([]byte(`{"access_token":{"xms_cc":{"values":["cp1"]},"nbf":{"essential":true,"value":"1700000000"}}}`)), caps: []string{"cp1"}, nbf: 1700000000},
+		{name: "surrounding space", in: "  {\"access_token\":{\"nbf\":{\"value\":\"5\"}}}\n", nbf: 5},
+		{name: "base64 of non-object", in: base64.StdEncoding.EncodeToString([]byte(`[1]`)), wantErr: true},
+		{name: "base64 of bad nbf", in: base64.StdEncoding.EncodeToString([]byte(`{"access_token":{"nbf":{"value":"soon"}}}`)), wantErr: true},
+		{name: "neither JSON nor base64", in: "not-json!", wantErr: true},
+		{name: "base64 too long", in: base64.StdEncoding.EncodeToString([]byte(`{"id_token":{"` + strings.Repeat("a", 5000) + `":null}}`)), wantErr: true},
+		{name: "base64 decoded too long", in: base64.StdEncoding.EncodeToString([]byte(`{"id_token":{"` + strings.Repeat("a", 4075) + `":null}}`)), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

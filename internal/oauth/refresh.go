@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/vigil-idp/vigil/internal/session"
 	"github.com/vigil-idp/vigil/internal/store"
@@ -32,7 +33,16 @@ type RefreshRotator interface {
 // client's effective policy lifetime (the CAE one for cp1 clients); an ID
 // token is issued when openid is in scope (OpenID Connect Core §12.2).
 //
-// Errors (RFC 6749 §5.2): invalid_request without refresh_token;
+// A claims parameter (raw JSON or base64, as a claims challenge carries
+// it) whose access_token nbf is T asks for a token backed by an
+// authentication at or after T (Entra CAE, after a revocation): when the
+// refresh token's AuthTime is before T the grant is refused with
+// invalid_grant (Entra's interaction_required, which RFC 6749 §5.2 does not
+// define) and the token stays unused; otherwise tokens are issued as usual,
+// their iat being now and so at or after T.
+//
+// Errors (RFC 6749 §5.2): invalid_request without refresh_token or with a
+// malformed claims parameter;
 // invalid_grant for an unknown, expired, revoked, reused, other client's or
 // signInSessionsValidFromDateTime-invalidated token, or a disabled or
 // deleted user; invalid_scope for a widened scope. Client authentication
@@ -63,8 +73,16 @@ func (g *RefreshGrant) Token(ctx context.Context, req *TokenRequest) (*TokenResp
 			return nil, err
 		}
 	}
+	claims, err := ParseClaimsRequest(req.Form.Get("claims"))
+	if err != nil {
+		return nil, err
+	}
 	var eff Scopes
 	rot, err := g.Sessions.Rotate(ctx, value, req.Client.Application.AppID, func(t store.RefreshToken) error {
+		if nbf := claims.NotBefore; !nbf.IsZero() && t.AuthTime.Before(nbf) {
+			return errorf(CodeInvalidGrant, "interaction_required: the claims challenge asks for an authentication at or after %s (nbf %d) but the refresh token's is from %s; interactive re-authentication is required at the authorization endpoint",
+				nbf.UTC().Format(time.RFC3339), nbf.Unix(), t.AuthTime.UTC().Format(time.RFC3339))
+		}
 		granted, err := ParseScopes(strings.Join(t.Scopes, " "), t.Resource)
 		if err != nil {
 			return errorf(CodeInvalidGrant, "the refresh token's scopes are no longer valid; sign in again").WithCause(err)

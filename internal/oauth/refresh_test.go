@@ -2,8 +2,10 @@ package oauth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -393,6 +395,75 @@ func TestRefreshGrantNarrowsScope(t *testing.T) {
 		tr = refresh(tr.RefreshToken, "https://graph.microsoft.com/.default openid")
 		if p, _ := d.verifier.Verify(context.Background(), tr.AccessToken); !slices.Contains(p.Scopes, "User.Read.All") || tr.IDToken == "" {
 			t.Errorf(".default openid after narrowing: scp %v, id_token %t", p.Scopes, tr.IDToken != "")
+		}
+	})
+}
+
+// TestRefreshGrantClaimsChallenge: a claims parameter carrying an
+// access_token nbf (an insufficient_claims challenge, raw JSON or base64)
+// is refused with invalid_grant when the refresh token's authentication is
+// older, without burning the token, and honoured otherwise with an access
+// token issued at or after nbf.
+func TestRefreshGrantClaimsChallenge(t *testing.T) {
+	eachIDP(t, func(t *testing.T, d *sessionIDP) {
+		cli := d.newApp(t, "refresh-client-secret-0123456789abcdefghij")
+		auth := basic(cli.application.AppID, cli.secret)
+		challenge := func(nbf int64) string {
+			return fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, nbf)
+		}
+		b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+		for _, tc := range []struct {
+			name   string
+			claims func(authTime int64) string
+			code   string // "" = success
+		}{
+			{name: "nbf after auth_time", claims: func(at int64) string { return challenge(at + 1) }, code: CodeInvalidGrant},
+			{name: "nbf after auth_time, base64", claims: func(at int64) string { return b64(challenge(at + 60)) }, code: CodeInvalidGrant},
+			{name: "nbf after auth_time, with cp1", claims: func(at int64) string {
+				return fmt.Sprintf(`{"access_token":{"xms_cc":{"values":["cp1"]},"nbf":{"essential":true,"value":"%d"}}}`, at+1)
+			}, code: CodeInvalidGrant},
+			{name: "nbf at auth_time", claims: func(at int64) string { return challenge(at) }},
+			{name: "nbf before auth_time", claims: func(at int64) string { return challenge(at - 3600) }},
+			{name: "nbf before auth_time, base64", claims: func(at int64) string { return b64(challenge(at - 1)) }},
+			{name: "no nbf", claims: func(int64) string { return `{"access_token":{"xms_cc":{"values":["cp1"]}}}` }},
+			{name: "malformed claims", claims: func(int64) string { return `{"access_token":` }, code: CodeInvalidRequest},
+			{name: "malformed nbf", claims: func(int64) string { return b64(`{"access_token":{"nbf":{"value":"soon"}}}`) }, code: CodeInvalidRequest},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				u := d.user(t)
+				sess, rt := d.signIn(t, u, cli.application.AppID, nil)
+				at := sess.AuthTime.Unix()
+				d.clock.Advance(2 * time.Second) // the refresh happens later than the sign-in
+				vals := url.Values{"grant_type": {GrantRefreshToken}, "refresh_token": {rt}, "claims": {tc.claims(at)}}
+				status, body := d.form(t, PathToken, auth, vals)
+				if tc.code != "" {
+					if status != http.StatusBadRequest || oauthError(t, body) != tc.code {
+						t.Fatalf("got %d %s, want 400 %s", status, body, tc.code)
+					}
+					if tc.code == CodeInvalidGrant && !strings.Contains(string(body), "interaction_required") ||
+						tc.code == CodeInvalidGrant && !strings.Contains(string(body), "re-authentication is required") {
+						t.Errorf("error_description does not say interaction is required: %s", body)
+					}
+					// The token was not used: a plain refresh still works.
+					if status, body := d.form(t, PathToken, auth, url.Values{"grant_type": {GrantRefreshToken}, "refresh_token": {rt}}); status != http.StatusOK {
+						t.Errorf("the token afterwards: %d %s", status, body)
+					}
+					return
+				}
+				var tr TokenResponse
+				if status != http.StatusOK || json.Unmarshal(body, &tr) != nil {
+					t.Fatalf("got %d %s, want tokens", status, body)
+				}
+				c, _ := unverifiedClaims(t, tr.AccessToken)
+				if iat, _ := c["iat"].(float64); int64(iat) < at {
+					t.Errorf("iat %v before the authentication %d", c["iat"], at)
+				}
+				if cr, _ := ParseClaimsRequest(tc.claims(at)); !cr.NotBefore.IsZero() {
+					if iat, _ := c["iat"].(float64); int64(iat) < cr.NotBefore.Unix() {
+						t.Errorf("iat %v before nbf %d", c["iat"], cr.NotBefore.Unix())
+					}
+				}
+			})
 		}
 	})
 }
