@@ -80,7 +80,10 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithMaxOpenConns bounds the connection pool: the PostgreSQL pool, or the
 // SQLite read pool (SQLite always writes through one connection). Default
-// 20 for PostgreSQL and max(4, 2×GOMAXPROCS) for SQLite reads.
+// 2×GOMAXPROCS+4 for PostgreSQL and max(4, 2×GOMAXPROCS) for SQLite reads.
+// The PostgreSQL pool keeps all its connections idle rather than closing
+// them on return (which under load meant a new connection, and a cold
+// statement cache, for many requests).
 func WithMaxOpenConns(n int) Option {
 	return func(c *config) { c.maxConns = n }
 }
@@ -267,10 +270,10 @@ func openPostgres(dsn string, maxConns int) (*sql.DB, *pgx.ConnConfig, error) {
 	}
 	db := stdlib.OpenDB(*cc)
 	if maxConns <= 0 {
-		maxConns = 20
+		maxConns = defaultPostgresConns()
 	}
 	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(max(2, maxConns/2))
+	db.SetMaxIdleConns(maxConns) // fewer idle than open churns connections under load
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return db, cc, nil
@@ -323,4 +326,11 @@ func (s *Store) Close() error {
 		return fmt.Errorf("sqlstore: close: %w", err)
 	}
 	return nil
+}
+
+// defaultPostgresConns is the default PostgreSQL pool size: a few more than
+// two per CPU. More connections than that only thrash (context switches,
+// lock contention in the server) without adding throughput.
+func defaultPostgresConns() int {
+	return 2*runtime.GOMAXPROCS(0) + 4
 }
