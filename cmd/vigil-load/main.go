@@ -44,7 +44,7 @@ type bootstrapFile struct {
 func main() {
 	var (
 		bootstrap = flag.String("bootstrap", "vigil-data/bootstrap.json", "path to bootstrap.json")
-		scenario  = flag.String("scenario", "filter-users", "create-users | filter-users | get-user | healthz | client-credentials | introspect | refresh")
+		scenario  = flag.String("scenario", "filter-users", "create-users | filter-users | get-user | healthz | client-credentials | introspect | refresh | revoke")
 		n         = flag.Int("n", 1000, "number of requests")
 		c         = flag.Int("c", 16, "concurrency")
 		filter    = flag.String("filter", "department eq 'HP'", "$filter for filter-users")
@@ -84,6 +84,7 @@ func run(bootstrapPath, scenario string, n, c int, filter string, top int, passw
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}}
 	runID := time.Now().UnixNano()
 	var refresh []atomic.Value // refresh scenario: each worker's current refresh token
+	var targets []string       // revoke scenario: user ids to revoke in turn
 
 	makeReq := func(i, w int) (*http.Request, int, error) {
 		switch scenario {
@@ -113,6 +114,15 @@ func run(bootstrapPath, scenario string, n, c int, filter string, top int, passw
 		case "healthz":
 			r, err := http.NewRequestWithContext(ctx, "GET", b.Issuer+"/healthz", nil)
 			return r, http.StatusOK, err
+		case "revoke":
+			// Graph's revokeSignInSessions on the demo users in turn (or the
+			// admin without --demo): one durable revocation each.
+			target := "admin@vigil.local"
+			if len(targets) > 0 {
+				target = targets[i%len(targets)]
+			}
+			r, err := http.NewRequestWithContext(ctx, "POST", b.GraphBaseURL+"/users/"+target+"/revokeSignInSessions", nil)
+			return r, http.StatusOK, err
 		case "client-credentials":
 			form := url.Values{"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}
 			return formRequest(ctx, b.Issuer+"/token", form, b)
@@ -128,6 +138,25 @@ func run(bootstrapPath, scenario string, n, c int, filter string, top int, passw
 			return r, http.StatusOK, err
 		}
 		return nil, 0, fmt.Errorf("unknown scenario %q", scenario)
+	}
+	if scenario == "revoke" {
+		req, _ := http.NewRequestWithContext(ctx, "GET", b.GraphBaseURL+"/users?$top=999&$select=id", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Value []struct{ ID string } `json:"value"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Value {
+			targets = append(targets, u.ID)
+		}
 	}
 	if scenario == "refresh" {
 		// One refresh-token chain per worker, started with the admin's
