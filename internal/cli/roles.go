@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vigil-idp/vigil/internal/odata"
 )
 
 const (
@@ -62,7 +64,7 @@ func newRolesListCmd(s *state) *cobra.Command {
 
 // principalID returns the object id of a principal named by id or UPN.
 func (s *state) principalID(ctx context.Context, name string) (string, error) {
-	if isGUID(name) {
+	if odata.IsGUID(name) {
 		return strings.ToLower(name), nil
 	}
 	if !isUPN(name) {
@@ -85,7 +87,7 @@ func (s *state) principalID(ctx context.Context, name string) (string, error) {
 // roleID returns the id of the role definition named by id, template id
 // or display name (case-insensitive).
 func (s *state) roleID(ctx context.Context, name string) (string, error) {
-	if isGUID(name) {
+	if odata.IsGUID(name) {
 		return strings.ToLower(name), nil
 	}
 	c, err := s.apiClient(ctx)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/vigil-idp/vigil/internal/odata"
 )
 
 // target is a user named by the caller: by object id, by user principal
@@ -115,7 +117,7 @@ func parseTarget(line string) (t target, ok bool, err error) {
 		return parseTargetJSON(s)
 	}
 	switch {
-	case isGUID(s):
+	case odata.IsGUID(s):
 		return target{ID: strings.ToLower(s)}, true, nil
 	case isUPN(s):
 		return target{UPN: s}, true, nil
@@ -146,34 +148,13 @@ func parseTargetJSON(s string) (target, bool, error) {
 	switch {
 	case t.ID == "" && t.UPN == "":
 		return target{}, false, errors.New("a JSON object without \"id\" or \"userPrincipalName\"")
-	case t.ID != "" && !isGUID(t.ID):
+	case t.ID != "" && !odata.IsGUID(t.ID):
 		return target{}, false, fmt.Errorf("\"id\" %q is not a user object id", clip(t.ID, 60))
 	case t.UPN != "" && !isUPN(t.UPN):
 		return target{}, false, fmt.Errorf("\"userPrincipalName\" %q is not a user principal name", clip(t.UPN, 60))
 	}
 	t.ID = strings.ToLower(t.ID)
 	return t, true, nil
-}
-
-// isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // isUPN reports whether s looks like a user principal name: local@domain,

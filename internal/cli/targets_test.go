@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/vigil-idp/vigil/internal/odata"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -141,7 +143,7 @@ func FuzzParseTarget(f *testing.F) {
 		if tg.ID == "" && tg.UPN == "" {
 			t.Fatalf("%q: empty target", line)
 		}
-		if tg.ID != "" && (!isGUID(tg.ID) || tg.ID != strings.ToLower(tg.ID)) {
+		if tg.ID != "" && (!odata.IsGUID(tg.ID) || tg.ID != strings.ToLower(tg.ID)) {
 			t.Fatalf("%q: bad id %q", line, tg.ID)
 		}
 		if tg.UPN != "" && !isUPN(tg.UPN) {

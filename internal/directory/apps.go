@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store"
@@ -119,7 +120,7 @@ func (s *Service) CreateApplication(ctx context.Context, in ApplicationInput) (s
 // service principals) allow. A key that is not a GUID is KindNotFound.
 func byIDOrAppID[T any](ctx context.Context, key, what string, byID, byAppID func(context.Context, string) (T, error)) (T, error) {
 	var zero T
-	if !isGUID(key) {
+	if !odata.IsGUID(key) {
 		return zero, notFound(key, nil)
 	}
 	v, err := byID(ctx, key)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -52,7 +53,7 @@ func TestApplicationValidation(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !isGUID(a.ID) || !isGUID(a.AppID) || a.ID == a.AppID {
+				if !odata.IsGUID(a.ID) || !odata.IsGUID(a.AppID) || a.ID == a.AppID {
 					t.Errorf("ids %s / %s", a.ID, a.AppID)
 				}
 			})
@@ -87,7 +88,7 @@ func TestApplicationLifecycle(t *testing.T) {
 		})
 		t.Run("service principal", func(t *testing.T) {
 			sp, err := f.CreateServicePrincipal(f.ctx, a.AppID)
-			if err != nil || sp.AppID != a.AppID || sp.DisplayName != "orders" || !isGUID(sp.ID) {
+			if err != nil || sp.AppID != a.AppID || sp.DisplayName != "orders" || !odata.IsGUID(sp.ID) {
 				t.Fatalf("CreateServicePrincipal = %+v, %v", sp, err)
 			}
 			_, err = f.CreateServicePrincipal(f.ctx, a.AppID)
@@ -115,7 +116,7 @@ func TestAddPassword(t *testing.T) {
 		}
 		c := s.Credential
 		t.Run("secret shape and defaults", func(t *testing.T) {
-			if len(s.SecretText) != 40 || c.Hint != s.SecretText[:3] || !isGUID(c.KeyID) || c.ApplicationID != a.ID || c.DisplayName != "ci" {
+			if len(s.SecretText) != 40 || c.Hint != s.SecretText[:3] || !odata.IsGUID(c.KeyID) || c.ApplicationID != a.ID || c.DisplayName != "ci" {
 				t.Errorf("secret %d chars, credential %+v", len(s.SecretText), c)
 			}
 			if !c.StartDateTime.Equal(t0) || !c.EndDateTime.Equal(t0.Add(DefaultSecretLifetime)) {
@@ -261,7 +262,7 @@ func TestAppRoleGrants(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if a.PrincipalID != client.ID || a.AppRoleID != tc.role || !isGUID(a.ID) {
+				if a.PrincipalID != client.ID || a.AppRoleID != tc.role || !odata.IsGUID(a.ID) {
 					t.Errorf("assignment = %+v, want role %s", a, tc.role)
 				}
 			})

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -62,7 +63,7 @@ func TestCreateGroupValidation(t *testing.T) {
 			in.GroupTypes = Some([]string{"Unified"})
 			in.MailEnabled = Some(true)
 			g, err := f.CreateGroup(f.ctx, in)
-			if err != nil || !isGUID(g.ID) || !g.CreatedDateTime.Equal(t0) || !slices.Equal(g.GroupTypes, []string{"Unified"}) {
+			if err != nil || !odata.IsGUID(g.ID) || !g.CreatedDateTime.Equal(t0) || !slices.Equal(g.GroupTypes, []string{"Unified"}) {
 				t.Fatalf("CreateGroup = %+v, %v", g, err)
 			}
 		})

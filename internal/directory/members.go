@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -20,7 +21,7 @@ type objectReader interface {
 // a user, a group or a service principal, tried in that order. A missing
 // object is KindNotFound about id.
 func objectByID(ctx context.Context, tx objectReader, id string) (store.DirectoryObject, error) {
-	if !isGUID(id) {
+	if !odata.IsGUID(id) {
 		return store.DirectoryObject{}, notFound(id, nil)
 	}
 	u, err := tx.GetUser(ctx, id)
@@ -190,7 +191,7 @@ type MemberOfObject struct {
 func (s *Service) ListMemberOf(ctx context.Context, objectID string, transitive bool, q store.Query) (store.Page[MemberOfObject], error) {
 	var obj store.DirectoryObject
 	var err error
-	if isGUID(objectID) {
+	if odata.IsGUID(objectID) {
 		obj, err = objectByID(ctx, s.Store, objectID)
 	} else {
 		var u store.User

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -188,7 +189,7 @@ func (s *Service) grant(ctx context.Context, tx store.Tx, principalID string, re
 		return store.AppRoleAssignment{}, invalidProp("resourceId", "AppRoleAssignment", "service principal '"+res.ID+"' is not a resource API; app roles can be granted only on Microsoft Graph and the Vigil API")
 	}
 	perm, ok := r.PermissionByAppRoleID(role)
-	if !ok && !isGUID(role) {
+	if !ok && !odata.IsGUID(role) {
 		perm, ok = r.PermissionByName(role)
 	}
 	if !ok || perm.AppRoleID == "" {

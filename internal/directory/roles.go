@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -35,7 +36,7 @@ var (
 func init() {
 	for i, r := range builtinRoles {
 		id, name := strings.ToLower(r.TemplateID), strings.ToLower(r.DisplayName)
-		if _, dup := rolesByID[id]; dup || !isGUID(id) {
+		if _, dup := rolesByID[id]; dup || !odata.IsGUID(id) {
 			panic("directory: bad or duplicate role template id " + r.TemplateID)
 		}
 		if _, dup := rolesByName[name]; dup {

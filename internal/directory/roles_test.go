@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigil-idp/vigil/internal/odata"
 )
 
 // requiredRoles are the 15 roles Vigil's revocation rules name, with the
@@ -38,7 +40,7 @@ func TestRoleCatalogue(t *testing.T) {
 	t.Run("ids unique and GUID-shaped, names unique", func(t *testing.T) {
 		ids, names := map[string]bool{}, map[string]bool{}
 		for _, r := range all {
-			if !isGUID(r.TemplateID) || r.TemplateID != strings.ToLower(r.TemplateID) {
+			if !odata.IsGUID(r.TemplateID) || r.TemplateID != strings.ToLower(r.TemplateID) {
 				t.Errorf("%s: template id %q is not a lower-case GUID", r.DisplayName, r.TemplateID)
 			}
 			if ids[r.TemplateID] || names[r.DisplayName] {
@@ -124,7 +126,7 @@ func TestRoleAssignments(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !isGUID(a.ID) || a.PrincipalID != tc.principal || a.RoleDefinitionID != strings.ToLower(tc.role) || a.DirectoryScopeID != "/" {
+				if !odata.IsGUID(a.ID) || a.PrincipalID != tc.principal || a.RoleDefinitionID != strings.ToLower(tc.role) || a.DirectoryScopeID != "/" {
 					t.Errorf("assignment = %+v", a)
 				}
 				got, err := f.GetRoleAssignment(f.ctx, a.ID)
@@ -183,7 +185,7 @@ func TestDirectoryRoles(t *testing.T) {
 			other, _ := (&Service{Store: f.Store, TenantID: "other-tenant"}).ListDirectoryRoles(f.ctx)
 			seen := map[string]bool{}
 			for i, r := range roles {
-				if !isGUID(r.ID) || r.ID == r.RoleTemplateID || seen[r.ID] {
+				if !odata.IsGUID(r.ID) || r.ID == r.RoleTemplateID || seen[r.ID] {
 					t.Errorf("role %s has id %s", r.DisplayName, r.ID)
 				}
 				seen[r.ID] = true

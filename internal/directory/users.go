@@ -241,7 +241,7 @@ func userByKey(ctx context.Context, tx store.Users, key string) (store.User, err
 		u   store.User
 		err error
 	)
-	if isGUID(key) {
+	if odata.IsGUID(key) {
 		u, err = tx.GetUser(ctx, key)
 	} else {
 		u, err = tx.GetUserByUPN(ctx, key)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/secret"
 )
 
@@ -93,7 +94,7 @@ func TestCreateUser(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run("server-set fields", func(t *testing.T) {
-			if !isGUID(u.ID) {
+			if !odata.IsGUID(u.ID) {
 				t.Errorf("id %q is not a GUID", u.ID)
 			}
 			if !u.CreatedDateTime.Equal(t0) || !u.SignInSessionsValidFrom.Equal(t0) {

@@ -9,29 +9,6 @@ import (
 	"unicode/utf8"
 )
 
-// isGUID reports whether s has the canonical 8-4-4-4-12 hex form. Graph
-// treats a GUID-shaped key as an object id and anything else as an
-// alternate key (userPrincipalName).
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // invalidProp is Graph's wording for a bad property value, followed by the
 // reason so the caller can fix it.
 func invalidProp(prop, resource, why string) *Error {

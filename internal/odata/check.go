@@ -262,7 +262,7 @@ func checkValue(r ref, lit Literal) error {
 		if k != lit.Kind {
 			continue
 		}
-		if s, _ := lit.Value.(string); r.p.Type == TypeGUID && !isGUID(s) {
+		if s, _ := lit.Value.(string); r.p.Type == TypeGUID && !IsGUID(s) {
 			return &Error{Option: "$filter", Pos: lit.P,
 				Msg: fmt.Sprintf("%s is not a valid GUID for property '%s'", clip(lit.String()), r.shown)}
 		}

@@ -120,8 +120,10 @@ func isIdent(s string) bool {
 	return true
 }
 
-// isGUID reports whether s is a GUID in 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
+// IsGUID reports whether s is a GUID in its canonical 8-4-4-4-12 hex form
+// (either case). Graph treats a GUID-shaped key as an object id and
+// anything else as an alternate key such as userPrincipalName.
+func IsGUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
@@ -168,7 +170,7 @@ func (l *lexer) next() token {
 	switch {
 	case c == '\'':
 		return l.lexString()
-	case start+36 <= len(l.src) && isGUID(l.src[start:start+36]) &&
+	case start+36 <= len(l.src) && IsGUID(l.src[start:start+36]) &&
 		(start+36 == len(l.src) || !isIdentChar(l.src[start+36]) && l.src[start+36] != '-'):
 		l.pos += 36
 		text := l.src[start:l.pos]
