@@ -2,13 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +12,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/vigil-idp/vigil/internal/bootstrap"
-	"github.com/vigil-idp/vigil/internal/config"
-	"github.com/vigil-idp/vigil/internal/server"
+	"github.com/vigil-idp/vigil/internal/server/servertest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -55,47 +49,20 @@ func startServer() (*liveServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cfg, err := servertest.NewConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cfg := config.Default()
-	cfg.DataDir, cfg.Addr, cfg.LogLevel, cfg.Demo = dir, addr, "error", true
-	cfg.BootstrapAdminPassword = "Correct-Horse-42"
-	if err := cfg.Validate(); err != nil {
+	cfg.Demo = true
+	n, err := servertest.Start(cfg)
+	if err != nil {
 		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, cfg, server.Options{Stdout: io.Discard, Stderr: io.Discard, Ready: func(a string) { ready <- a }})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		return nil, fmt.Errorf("server: %w", err)
-	case <-time.After(90 * time.Second):
-		cancel()
-		return nil, errors.New("server did not start within 90 s")
 	}
 	cleanups = append(cleanups, func() {
-		cancel()
-		<-done
+		n.Stop()
 		os.RemoveAll(dir)
 	})
-	raw, err := os.ReadFile(filepath.Join(dir, "bootstrap.json"))
-	if err != nil {
-		return nil, err
-	}
-	s := &liveServer{url: cfg.IssuerURL(), dataDir: dir}
-	if err := json.Unmarshal(raw, &s.boot); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return &liveServer{url: cfg.IssuerURL(), dataDir: dir, boot: n.Bootstrap}, nil
 }
 
 // cliEnv is the environment of CLI runs in one test: the server URL, a

@@ -7,15 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -23,7 +19,7 @@ import (
 	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/bootstrap"
 	"github.com/vigil-idp/vigil/internal/config"
-	"github.com/vigil-idp/vigil/internal/server"
+	"github.com/vigil-idp/vigil/internal/server/servertest"
 )
 
 // vigil is a real Vigil node (internal/server.Run) on a free loopback
@@ -37,60 +33,21 @@ type vigil struct {
 
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := servertest.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // startVigil runs a node until the test ends.
 func startVigil(t testing.TB, mutate func(*config.Config)) *vigil {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Addr = freeAddr(t)
-	cfg.LogLevel = "error"
-	cfg.BootstrapAdminPassword = "Correct-Horse-42"
-	if mutate != nil {
-		mutate(&cfg)
+	n := servertest.StartT(t, mutate)
+	if n.Bootstrap.Issuer == "" {
+		t.Fatal("the node wrote no bootstrap.json")
 	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, cfg, server.Options{Stdout: io.Discard, Stderr: io.Discard, Ready: func(a string) { ready <- a }})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("server.Run returned before serving: %v", err)
-	case <-time.After(60 * time.Second):
-		cancel()
-		t.Fatal("server did not start within 60 s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop within 30 s")
-		}
-	})
-	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, "bootstrap.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &vigil{t: t, base: "http://" + addr}
-	if err := json.Unmarshal(raw, &v.boot); err != nil {
-		t.Fatal(err)
-	}
+	v := &vigil{t: t, base: n.Base, boot: n.Bootstrap}
 	cc := clientcredentials.Config{ClientID: v.boot.BootstrapClient.ClientID, ClientSecret: v.boot.BootstrapClient.ClientSecret,
 		TokenURL: v.boot.Issuer + "/token", Scopes: []string{authz.GraphResource + "/.default"}}
 	v.client = cc.Client(context.Background())
