@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
@@ -18,30 +18,7 @@ import (
 // format and verification are the production ones.
 var testArgon2 = secret.Argon2Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// clock is an injectable, settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
+type clock = clocktest.Clock
 
 var t0 = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 
@@ -63,7 +40,7 @@ func each(t *testing.T, fn func(f *fixture)) {
 }
 
 func newFixture(t *testing.T, st store.Store) *fixture {
-	c := &clock{t: t0}
+	c := clocktest.At(t0)
 	return &fixture{
 		Service: &Service{
 			Store:        st,

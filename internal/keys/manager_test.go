@@ -16,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
@@ -24,25 +25,9 @@ import (
 
 const day = 24 * time.Hour
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = clocktest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return clocktest.At(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 func newBox(t testing.TB, fill byte) *secret.Box {
 	t.Helper()

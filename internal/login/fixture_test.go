@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/keys"
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/secret"
@@ -26,25 +27,7 @@ import (
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 )
 
-// clock is real time plus a settable offset, so that libraries that wait
-// for real (x/oauth2's device polling) and the server agree, and tests move
-// time forward without sleeping.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
+type clock = clocktest.Clock
 
 const testTenant = "6f1f6d4e-3c1e-4d3b-9a51-0b3f9b1c2d7e"
 
@@ -80,7 +63,7 @@ func newIDP(t testing.TB, st *sqlstore.Store) *idp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &idp{store: st, clock: &clock{}, hasher: secret.NewHasher(master)}
+	d := &idp{store: st, clock: clocktest.Live(), hasher: secret.NewHasher(master)}
 	now := d.clock.Now
 	d.keys = &keys.Manager{Store: st, Box: box, Now: now, Algorithms: []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA}}
 	if err := d.keys.Ensure(ctx); err != nil {

@@ -5,36 +5,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/keys"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 )
 
-// clock is a settable clock; the zero value reads time.Now.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
+type clock = clocktest.Clock
 
 const testTenant = "6f1f6d4e-3c1e-4d3b-9a51-0b3f9b1c2d7e"
 
@@ -67,7 +51,7 @@ func newIDP(t testing.TB, st *sqlstore.Store) *idp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{}
+	c := clocktest.Live()
 	km := &keys.Manager{Store: st, Box: box, Now: c.Now}
 	if err := km.Ensure(ctx); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
@@ -73,7 +74,7 @@ func BenchmarkBulkRevocation(b *testing.B) {
 	n := benchUsers(b)
 	eachBackend(b, n, func(b *testing.B, st *sqlstore.Store) {
 		ctx := context.Background()
-		c := &clock{t: t0}
+		c := clocktest.At(t0)
 		svc := &Service{Store: st, Now: c.Now, WorkerID: "bench"}
 		b.ResetTimer()
 		for range b.N {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
@@ -87,7 +88,7 @@ func crashTrial(t *testing.T, trial int, dsn string) bool {
 	defer st.Close()
 	prefix := fmt.Sprintf("t%02d", trial)
 	seed(t, st, prefix, crashUsers)
-	c := &clock{t: time.Now()}
+	c := clocktest.At(time.Now())
 	parent := &Service{Store: st, Now: c.Now}
 	job, _, err := parent.Submit(ctx, bulkApp, Request{Filter: "startsWith(userPrincipalName,'" + prefix + "-')"}, "")
 	if err != nil {

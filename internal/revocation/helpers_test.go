@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
@@ -26,24 +26,7 @@ const (
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
+type clock = clocktest.Clock
 
 // fixture is a Service on a real store with a settable clock.
 type fixture struct {
@@ -61,7 +44,7 @@ func each(t *testing.T, fn func(f *fixture)) {
 }
 
 func newFixture(t *testing.T, st *sqlstore.Store) *fixture {
-	c := &clock{t: t0}
+	c := clocktest.At(t0)
 	return &fixture{t: t, ctx: context.Background(), st: st, clock: c, svc: f0(st, c, "worker-a")}
 }
 

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/keys"
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/revocation"
@@ -37,23 +37,7 @@ const issuer = "https://vigil.example"
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is a settable clock shared by the store's users in a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = clocktest.Clock
 
 // harness is one store with keys, a token issuer and one transmitter node
 // served over real HTTP on loopback.
@@ -88,7 +72,7 @@ var masterKey = func() []byte {
 func newHarness(t testing.TB, st *sqlstore.Store, cfg func(*ssfserver.Server)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	c := &clock{t: t0}
+	c := clocktest.At(t0)
 	box, err := secret.NewBox(masterKey)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/clocktest"
 	"github.com/vigil-idp/vigil/internal/keys"
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/revocation"
@@ -63,24 +63,7 @@ const (
 	receiverServicePrincpal = "c0ffee00-1111-4222-8333-000000000001"
 )
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = clocktest.Clock
 
 // sequence returns deterministic GUID-shaped ids whose first group is
 // prefix (8 hex digits).
@@ -109,7 +92,7 @@ type server struct {
 // mounted.
 func newServer(t testing.TB, st *sqlstore.Store, opts ...func(*API)) *server {
 	t.Helper()
-	tokenClock := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	tokenClock := clocktest.At(time.Now().UTC().Truncate(time.Second))
 	master := []byte(strings.Repeat("m", secret.KeySize))
 	box, err := secret.NewBox(master)
 	if err != nil {
@@ -122,7 +105,7 @@ func newServer(t testing.TB, st *sqlstore.Store, opts ...func(*API)) *server {
 	if err := st.PutMeta(ctx, oauth.MetaTenantID, []byte(uuid.NewString())); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{st: st, keys: km, clock: &clock{t: t0}}
+	s := &server{st: st, keys: km, clock: clocktest.At(t0)}
 	s.app = store.Application{ID: uuid.NewString(), AppID: "5f1c1b2e-8f0a-4a4e-9d1e-3f8b0c6a7d21", DisplayName: "app", CreatedDateTime: t0}
 	if err := st.CreateApplication(ctx, s.app); err != nil {
 		t.Fatal(err)
