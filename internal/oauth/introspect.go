@@ -2,15 +2,11 @@ package oauth
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/store"
@@ -70,8 +66,6 @@ type Introspection struct {
 	Verifier *Verifier
 	// States checks revocation state.
 	States TokenStates
-
-	verified verifiedCache
 }
 
 // Mount registers POST <issuer>/introspect on mux. Provider.Mount calls it
@@ -127,26 +121,13 @@ func (i *Introspection) introspect(ctx context.Context, tok string, client Clien
 			Iss: i.Provider.Issuer, SID: t.SessionID,
 		}, nil
 	}
-	v, ok := i.verified.get(tok, i.Provider.now())
-	if !ok {
-		p, err := i.Verifier.Verify(ctx, tok)
-		var be *BearerError
-		if errors.As(err, &be) {
-			return inactive, nil
-		}
-		if err != nil {
-			return inactive, err
-		}
-		var c accessClaims // verified above; read again for exp, nbf and aud
-		parsed, err := jwt.ParseSigned(tok, VerifyAlgorithms)
-		if err != nil {
-			return inactive, err
-		}
-		if err := parsed.UnsafeClaimsWithoutVerification(&c); err != nil {
-			return inactive, err
-		}
-		v = verifiedToken{p: p, c: &c}
-		i.verified.put(tok, v)
+	v, err := i.Verifier.verify(ctx, tok)
+	var be *BearerError
+	if errors.As(err, &be) {
+		return inactive, nil
+	}
+	if err != nil {
+		return inactive, err
 	}
 	if v.p.Kind == authz.Delegated {
 		active, err := i.States.AccessActive(ctx, v.p.ObjectID, v.p.SessionID, v.p.IssuedAt)
@@ -164,52 +145,6 @@ func (i *Introspection) introspect(ctx context.Context, tok string, client Clien
 		resp.Nbf = c.NotBefore.Time().Unix()
 	}
 	return resp, nil
-}
-
-// verifiedCacheSize bounds the verified-token cache.
-const verifiedCacheSize = 10000
-
-// verifiedToken is an access token whose signature and claims were
-// verified.
-type verifiedToken struct {
-	p *authz.Principal
-	c *accessClaims
-}
-
-// verifiedCache remembers verified access tokens until they expire, so that
-// a resource server introspecting the same token again costs no signature
-// check. Only the token's own validity is cached: revocation state
-// (AccessActive) is read on every call. Its zero value is ready.
-type verifiedCache struct {
-	mu sync.Mutex
-	m  map[[sha256.Size]byte]verifiedToken
-}
-
-// get returns a cached token that has not expired (with ClockSkew, as the
-// Verifier allows).
-func (vc *verifiedCache) get(tok string, now time.Time) (verifiedToken, bool) {
-	k := sha256.Sum256([]byte(tok))
-	vc.mu.Lock()
-	defer vc.mu.Unlock()
-	v, ok := vc.m[k]
-	if ok && !now.Before(v.c.Expiry.Time().Add(ClockSkew)) {
-		delete(vc.m, k)
-		return verifiedToken{}, false
-	}
-	return v, ok
-}
-
-// put caches a verified token; when the cache is full it drops every
-// entry first (a cheap, bounded policy: a cold entry costs one signature
-// check).
-func (vc *verifiedCache) put(tok string, v verifiedToken) {
-	k := sha256.Sum256([]byte(tok))
-	vc.mu.Lock()
-	defer vc.mu.Unlock()
-	if vc.m == nil || len(vc.m) >= verifiedCacheSize {
-		vc.m = make(map[[sha256.Size]byte]verifiedToken)
-	}
-	vc.m[k] = v
 }
 
 // looksLikeJWT tells a compact JWS (three base64url parts) from a refresh

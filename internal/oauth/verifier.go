@@ -2,11 +2,13 @@ package oauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -136,6 +138,12 @@ type Verifier struct {
 	Audiences []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// verified remembers tokens that passed every check, until they
+	// expire, so a client presenting the same token again costs no
+	// signature check. Revocation state is not the Verifier's: callers
+	// that need it (introspection, guard) check it on every use.
+	verified verifiedCache
 }
 
 // Authenticate reads the bearer token of r (RFC 6750 §2.1: the
@@ -209,21 +217,36 @@ func isB64Token(s string) bool {
 // needs. Delegated tokens (with scp) give a Delegated principal, the others
 // an AppOnly one.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*authz.Principal, error) {
+	t, err := v.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	p := *t.p // callers may not change the cached principal
+	return &p, nil
+}
+
+// verify is Verify returning the claims too, served from the cache of
+// verified tokens when possible.
+func (v *Verifier) verify(ctx context.Context, raw string) (verifiedToken, error) {
+	now := v.now()
+	if t, ok := v.verified.get(raw, now); ok {
+		return t, nil
+	}
 	tok, err := jwt.ParseSigned(raw, VerifyAlgorithms)
 	if err != nil {
-		return nil, invalidToken("malformed token or unsupported algorithm", err)
+		return verifiedToken{}, invalidToken("malformed token or unsupported algorithm", err)
 	}
 	h := tok.Headers[0]
 	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, AccessTokenType) &&
 		!strings.EqualFold(typ, "application/"+AccessTokenType) {
-		return nil, invalidToken("not an access token (typ must be at+jwt)", nil)
+		return verifiedToken{}, invalidToken("not an access token (typ must be at+jwt)", nil)
 	}
 	if h.KeyID == "" {
-		return nil, invalidToken("token has no kid", nil)
+		return verifiedToken{}, invalidToken("token has no kid", nil)
 	}
 	set, err := v.Keys.JWKS(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("oauth: verifier keys: %w", err)
+		return verifiedToken{}, fmt.Errorf("oauth: verifier keys: %w", err)
 	}
 	var key *jose.JSONWebKey
 	for _, k := range set.Key(h.KeyID) {
@@ -233,24 +256,34 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*authz.Principal, er
 		}
 	}
 	if key == nil {
-		return nil, invalidToken("signing key not found", nil)
+		return verifiedToken{}, invalidToken("signing key not found", nil)
 	}
 	var c accessClaims
 	if err := tok.Claims(key.Key, &c); err != nil {
-		return nil, invalidToken("bad signature", err)
+		return verifiedToken{}, invalidToken("bad signature", err)
 	}
 	if err := v.checkClaims(&c); err != nil {
-		return nil, err
+		return verifiedToken{}, err
 	}
-	return principal(&c)
+	p, err := principal(&c)
+	if err != nil {
+		return verifiedToken{}, err
+	}
+	t := verifiedToken{p: p, c: &c}
+	v.verified.put(raw, t)
+	return t, nil
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
 }
 
 // checkClaims checks iss, aud and the times.
 func (v *Verifier) checkClaims(c *accessClaims) error {
-	now := time.Now()
-	if v.Now != nil {
-		now = v.Now()
-	}
+	now := v.now()
 	switch {
 	case c.Issuer != v.Issuer:
 		return invalidToken("wrong issuer", nil)
@@ -303,4 +336,50 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// verifiedCacheSize bounds the verified-token cache.
+const verifiedCacheSize = 10000
+
+// verifiedToken is an access token whose signature and claims were
+// verified.
+type verifiedToken struct {
+	p *authz.Principal
+	c *accessClaims
+}
+
+// verifiedCache remembers verified access tokens until they expire, so that
+// a resource server introspecting the same token again costs no signature
+// check. Only the token's own validity is cached: revocation state
+// (AccessActive) is read on every call. Its zero value is ready.
+type verifiedCache struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]verifiedToken
+}
+
+// get returns a cached token that has not expired (with ClockSkew, as the
+// Verifier allows).
+func (vc *verifiedCache) get(tok string, now time.Time) (verifiedToken, bool) {
+	k := sha256.Sum256([]byte(tok))
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	v, ok := vc.m[k]
+	if ok && !now.Before(v.c.Expiry.Time().Add(ClockSkew)) {
+		delete(vc.m, k)
+		return verifiedToken{}, false
+	}
+	return v, ok
+}
+
+// put caches a verified token; when the cache is full it drops every
+// entry first (a cheap, bounded policy: a cold entry costs one signature
+// check).
+func (vc *verifiedCache) put(tok string, v verifiedToken) {
+	k := sha256.Sum256([]byte(tok))
+	vc.mu.Lock()
+	defer vc.mu.Unlock()
+	if vc.m == nil || len(vc.m) >= verifiedCacheSize {
+		vc.m = make(map[[sha256.Size]byte]verifiedToken)
+	}
+	vc.m[k] = v
 }

@@ -343,18 +343,52 @@ func FuzzParseBearer(f *testing.F) {
 
 func BenchmarkVerify(b *testing.B) {
 	keys := newStaticKeys(b)
-	v := &Verifier{Keys: keys, Issuer: testIssuer, Audiences: []string{authz.GraphResource}, Now: func() time.Time { return testNow }}
+	newVerifier := func() *Verifier {
+		return &Verifier{Keys: keys, Issuer: testIssuer, Audiences: []string{authz.GraphResource}, Now: func() time.Time { return testNow }}
+	}
 	for _, k := range []struct {
 		kid string
 		alg jose.SignatureAlgorithm
 	}{{"es", jose.ES256}, {"rs", jose.RS256}, {"ed", jose.EdDSA}} {
 		tok := keys.mint(b, k.kid, k.alg, "at+jwt", appClaims())
-		b.Run(string(k.alg), func(b *testing.B) {
+		b.Run(string(k.alg), func(b *testing.B) { // first sight of a token: signature check
 			for b.Loop() {
-				if _, err := v.Verify(context.Background(), tok); err != nil {
+				if _, err := newVerifier().Verify(context.Background(), tok); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+	tok := keys.mint(b, "es", jose.ES256, "at+jwt", appClaims())
+	v := newVerifier()
+	b.Run("cached", func(b *testing.B) { // the same token again
+		for b.Loop() {
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestVerifyCache: a token seen before is answered from the cache with a
+// principal the caller may change freely, and the cache honours expiry.
+func TestVerifyCache(t *testing.T) {
+	keys := newStaticKeys(t)
+	now := testNow
+	v := &Verifier{Keys: keys, Issuer: testIssuer, Audiences: []string{authz.GraphResource}, Now: func() time.Time { return now }}
+	tok := keys.mint(t, "es", jose.ES256, "at+jwt", appClaims())
+	first, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Roles = nil                       // a caller's change must not reach the cache
+	keys.err = errors.New("key store down") // a cached token needs no keys
+	second, err := v.Verify(context.Background(), tok)
+	if err != nil || len(second.Roles) != 1 || second.ObjectID != "sp-1" {
+		t.Fatalf("cached Verify = %+v, %v", second, err)
+	}
+	now = testNow.Add(time.Hour + ClockSkew) // past exp and the skew
+	if _, err := v.Verify(context.Background(), tok); err == nil {
+		t.Fatal("an expired token was answered from the cache")
 	}
 }
