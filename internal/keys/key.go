@@ -15,7 +15,6 @@ import (
 	"sync"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/vigil-idp/vigil/internal/secret"
 )
@@ -131,8 +130,7 @@ type Signer struct {
 	alg  jose.SignatureAlgorithm
 	priv crypto.Signer
 
-	mu    sync.Mutex
-	byTyp map[string]jose.Signer
+	byTyp sync.Map // typ → jose.Signer, built once per typ
 }
 
 // KeyID returns the key's kid: its RFC 7638 JWK thumbprint (SHA-256,
@@ -150,7 +148,21 @@ func (s *Signer) Sign(typ string, claims any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tok, err := jwt.Signed(js).Claims(claims).Serialize()
+	// The claims are marshalled once, as they are. (go-jose's jwt builder
+	// marshals, unmarshals into a map and marshals again to sort keys,
+	// which cost as much as the ES256 signature itself.)
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("keys: sign: marshal claims: %w", err)
+	}
+	if len(payload) == 0 || payload[0] != '{' {
+		return "", errors.New("keys: sign: claims must be a JSON object")
+	}
+	obj, err := js.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("keys: sign: %w", err)
+	}
+	tok, err := obj.CompactSerialize()
 	if err != nil {
 		return "", fmt.Errorf("keys: sign: %w", err)
 	}
@@ -159,10 +171,8 @@ func (s *Signer) Sign(typ string, claims any) (string, error) {
 
 // joseSigner returns the go-jose signer for typ, built once per typ.
 func (s *Signer) joseSigner(typ string) (jose.Signer, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if js, ok := s.byTyp[typ]; ok {
-		return js, nil
+	if js, ok := s.byTyp.Load(typ); ok {
+		return js.(jose.Signer), nil
 	}
 	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
 	js, err := jose.NewSigner(jose.SigningKey{
@@ -172,9 +182,6 @@ func (s *Signer) joseSigner(typ string) (jose.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: signer: %w", err)
 	}
-	if s.byTyp == nil {
-		s.byTyp = map[string]jose.Signer{}
-	}
-	s.byTyp[typ] = js
-	return js, nil
+	actual, _ := s.byTyp.LoadOrStore(typ, js)
+	return actual.(jose.Signer), nil
 }
