@@ -57,6 +57,10 @@ type Config struct {
 	// VIGIL_SSF_PUSH_ALLOWLIST: "clientId=https://rp.example.com/ssf/"
 	// entries separated by spaces or commas.
 	SSFPushAllowList map[string][]string
+	// PprofAddr, when set, serves net/http/pprof on a second listener for
+	// profiling (a loopback address only: profiles reveal internals). Env
+	// VIGIL_PPROF_ADDR.
+	PprofAddr string
 }
 
 // Default returns the contract's defaults.
@@ -97,6 +101,7 @@ var EnvVars = []EnvVar{
 		c.SSFPushAllowList = m
 		return err
 	}},
+	{"VIGIL_PPROF_ADDR", func(c *Config, v string) error { c.PprofAddr = v; return nil }},
 	{"VIGIL_ENCRYPTION_KEY", func(c *Config, v string) error { c.EncryptionKey = v; return nil }},
 	{"VIGIL_BOOTSTRAP_ADMIN_PASSWORD", func(c *Config, v string) error { c.BootstrapAdminPassword = v; return nil }},
 	{"VIGIL_LOG_LEVEL", func(c *Config, v string) error { c.LogLevel = v; return nil }},
@@ -198,6 +203,13 @@ func (c Config) Validate() error {
 		bad("--addr %q: port %q is not a number from 0 to 65535", c.Addr, port)
 	} else if host != "" && net.ParseIP(host) == nil && !validHostname(host) {
 		bad("--addr %q: %q is not an IP address or host name", c.Addr, host)
+	}
+
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			bad("--pprof-addr %q: must be a loopback host:port such as 127.0.0.1:6060", c.PprofAddr)
+		}
 	}
 
 	if c.DataDir == "" {

@@ -92,6 +92,10 @@ func TestValidate(t *testing.T) {
 		{"issuer query", func(c *Config) { c.Issuer = "https://x/?a=b" }, []string{"must not have a query"}},
 		{"file as data dir", func(c *Config) { c.DataDir = fileNotDir }, []string{"--data-dir"}},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, []string{"VIGIL_LOG_LEVEL"}},
+		{"pprof on loopback", func(c *Config) { c.PprofAddr = "127.0.0.1:6060" }, nil},
+		{"pprof on ipv6 loopback", func(c *Config) { c.PprofAddr = "[::1]:6060" }, nil},
+		{"pprof on every interface", func(c *Config) { c.PprofAddr = ":6060" }, []string{"--pprof-addr"}},
+		{"pprof on a public address", func(c *Config) { c.PprofAddr = "192.0.2.1:6060" }, []string{"must be a loopback"}},
 		{"every problem at once", func(c *Config) {
 			c.Addr = "nope"
 			c.Database = "redis://x"
