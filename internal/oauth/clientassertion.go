@@ -94,46 +94,47 @@ func (s *Provider) authenticateAssertion(r *http.Request, form url.Values) (Clie
 	case form.Has("client_secret") || len(r.Header.Values("Authorization")) > 0:
 		return Client{}, errorf(CodeInvalidRequest, "use one client authentication method, not a client assertion and a secret")
 	}
-	app, err := s.Assertions.verify(r.Context(), s, form.Get("client_assertion"), form.Get("client_id"))
+	c, err := s.Assertions.verify(r.Context(), s, form.Get("client_assertion"), form.Get("client_id"))
 	if err != nil {
 		return Client{}, err
 	}
-	return Client{Application: app, AuthMethod: AuthPrivateKeyJWT}, nil
+	return Client{Application: c.Application, AuthMethod: AuthPrivateKeyJWT, ServicePrincipalID: c.ServicePrincipalID}, nil
 }
 
 // verify checks an assertion and returns the client it authenticates.
-func (a *ClientAssertions) verify(ctx context.Context, p *Provider, raw, formClientID string) (store.Application, error) {
+func (a *ClientAssertions) verify(ctx context.Context, p *Provider, raw, formClientID string) (store.Client, error) {
 	fail := func(desc string, cause error) error {
 		return errorf(CodeInvalidClient, "client assertion refused: %s", desc).WithCause(cause)
 	}
 	if len(raw) > maxAssertionLen {
-		return store.Application{}, fail("too long", nil)
+		return store.Client{}, fail("too long", nil)
 	}
 	tok, err := jwt.ParseSigned(raw, AssertionAlgorithms)
 	if err != nil {
-		return store.Application{}, fail("malformed, or not signed with RS256, ES256 or EdDSA", err)
+		return store.Client{}, fail("malformed, or not signed with RS256, ES256 or EdDSA", err)
 	}
 	var unverified assertionClaims
 	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil {
-		return store.Application{}, fail("unreadable claims", err)
+		return store.Client{}, fail("unreadable claims", err)
 	}
 	id := unverified.Issuer
 	switch {
 	case id == "" || id != unverified.Subject:
-		return store.Application{}, fail("iss and sub must both be the client_id", nil)
+		return store.Client{}, fail("iss and sub must both be the client_id", nil)
 	case formClientID != "" && formClientID != id:
-		return store.Application{}, fail("client_id does not match the assertion", nil)
+		return store.Client{}, fail("client_id does not match the assertion", nil)
 	}
-	app, err := p.Clients.GetApplicationByAppID(ctx, id)
+	client, err := p.Clients.GetClientByAppID(ctx, id)
+	app := client.Application
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Application{}, fail("unknown client", nil)
+		return store.Client{}, fail("unknown client", nil)
 	}
 	if err != nil {
-		return store.Application{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
+		return store.Client{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
 	}
 	set, err := a.Keys.ClientKeys(ctx, app)
 	if err != nil {
-		return store.Application{}, fail("the client's keys are unavailable", err)
+		return store.Client{}, fail("the client's keys are unavailable", err)
 	}
 	h := tok.Headers[0]
 	var c assertionClaims
@@ -145,16 +146,16 @@ func (a *ClientAssertions) verify(ctx context.Context, p *Provider, raw, formCli
 		}
 	}
 	if !verified {
-		return store.Application{}, fail("no registered key of the client verifies the signature", nil)
+		return store.Client{}, fail("no registered key of the client verifies the signature", nil)
 	}
 	now := p.now()
 	if err := a.checkClaims(c, p, now); err != nil {
-		return store.Application{}, err
+		return store.Client{}, err
 	}
 	if err := a.remember(id, c.ID, c.Expiry.Time().Add(ClockSkew), now); err != nil {
-		return store.Application{}, err
+		return store.Client{}, err
 	}
-	return app, nil
+	return client, nil
 }
 
 // verifyWithSet verifies tok with the keys of set that fit its header: the

@@ -25,8 +25,7 @@ const (
 // ClientStore is what client authentication reads; store.Store implements
 // it.
 type ClientStore interface {
-	GetApplicationByAppID(ctx context.Context, appID string) (store.Application, error)
-	ListPasswordCredentials(ctx context.Context, applicationID string) ([]store.PasswordCredential, error)
+	GetClientByAppID(ctx context.Context, appID string) (store.Client, error)
 }
 
 // Client is an authenticated client.
@@ -37,6 +36,9 @@ type Client struct {
 	// AuthClientSecretPost, AuthPrivateKeyJWT, or AuthNone for a public
 	// client.
 	AuthMethod string
+	// ServicePrincipalID is the id of the application's service principal
+	// in the tenant, "" when it has none.
+	ServicePrincipalID string
 }
 
 // dummySecretHash is compared against when the client does not exist or has
@@ -74,7 +76,7 @@ func (s *Provider) authenticateClient(r *http.Request, form url.Values, allowPub
 	if method == AuthNone {
 		return s.authenticatePublic(r.Context(), id, allowPublic)
 	}
-	app, ok, err := s.verifySecret(r.Context(), id, secret)
+	c, ok, err := s.verifySecret(r.Context(), id, secret)
 	if err != nil {
 		return Client{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
 	}
@@ -83,7 +85,7 @@ func (s *Provider) authenticateClient(r *http.Request, form url.Values, allowPub
 			WithCause(errors.New("unknown client_id " + truncate(id, 64) + ", or no active secret matches"))
 		return Client{}, s.withChallenge(e, method)
 	}
-	return Client{Application: app, AuthMethod: method}, nil
+	return Client{Application: c.Application, AuthMethod: method, ServicePrincipalID: c.ServicePrincipalID}, nil
 }
 
 // withChallenge adds the Basic challenge RFC 6749 §5.2 requires when a
@@ -137,7 +139,8 @@ func clientCredentials(r *http.Request, form url.Values) (id, secret, method str
 // authenticatePublic accepts a client that sent only its client_id when it
 // is a public client and the grant allows public clients.
 func (s *Provider) authenticatePublic(ctx context.Context, id string, allowPublic bool) (Client, error) {
-	app, err := s.Clients.GetApplicationByAppID(ctx, id)
+	c, err := s.Clients.GetClientByAppID(ctx, id)
+	app := c.Application
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Client{}, errorf(CodeInvalidClient, "client authentication failed").WithCause(errors.New("unknown client_id " + truncate(id, 64)))
@@ -151,15 +154,11 @@ func (s *Provider) authenticatePublic(ctx context.Context, id string, allowPubli
 	if !app.IsFallbackPublicClient {
 		// An application that registered credentials must use them,
 		// unless public client flows are enabled (as in Entra).
-		creds, err := s.Clients.ListPasswordCredentials(ctx, app.ID)
-		if err != nil {
-			return Client{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
-		}
-		if len(creds) > 0 || len(app.JWKS) > 0 || app.JWKSURI != "" {
+		if len(c.Secrets) > 0 || len(app.JWKS) > 0 || app.JWKSURI != "" {
 			return Client{}, errorf(CodeInvalidClient, "client %s registered credentials: it must authenticate with them", truncate(id, 64))
 		}
 	}
-	return Client{Application: app, AuthMethod: AuthNone}, nil
+	return Client{Application: app, AuthMethod: AuthNone, ServicePrincipalID: c.ServicePrincipalID}, nil
 }
 
 func isBasic(h string) bool {
@@ -196,35 +195,29 @@ func parseBasic(h string) (id, secret string, err error) {
 // end) password credential of the application with this appId. It hashes
 // the secret against every credential, or once against a dummy when there
 // is none, so the work does not reveal whether the client exists.
-func (s *Provider) verifySecret(ctx context.Context, appID, secret string) (store.Application, bool, error) {
-	app, err := s.Clients.GetApplicationByAppID(ctx, appID)
+func (s *Provider) verifySecret(ctx context.Context, appID, secret string) (store.Client, bool, error) {
+	c, err := s.Clients.GetClientByAppID(ctx, appID)
 	if errors.Is(err, store.ErrNotFound) {
-		// Mirror the work done for a real client: one more query, one hash.
-		_, _ = s.Clients.ListPasswordCredentials(ctx, appID)
 		s.Secrets.Equal(dummySecretHash, secret)
-		return store.Application{}, false, nil
+		return store.Client{}, false, nil
 	}
 	if err != nil {
-		return store.Application{}, false, err
+		return store.Client{}, false, err
 	}
-	creds, err := s.Clients.ListPasswordCredentials(ctx, app.ID)
-	if err != nil {
-		return store.Application{}, false, err
-	}
-	if len(creds) == 0 {
+	if len(c.Secrets) == 0 {
 		s.Secrets.Equal(dummySecretHash, secret)
-		return store.Application{}, false, nil
+		return store.Client{}, false, nil
 	}
 	now := s.now()
 	matched := false
-	for _, c := range creds {
-		active := !now.Before(c.StartDateTime) && now.Before(c.EndDateTime)
-		if s.Secrets.Equal(c.SecretHash, secret) && active {
+	for _, pc := range c.Secrets {
+		active := !now.Before(pc.StartDateTime) && now.Before(pc.EndDateTime)
+		if s.Secrets.Equal(pc.SecretHash, secret) && active {
 			matched = true
 		}
 	}
 	if !matched {
-		return store.Application{}, false, nil
+		return store.Client{}, false, nil
 	}
-	return app, true, nil
+	return c, true, nil
 }

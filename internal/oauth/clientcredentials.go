@@ -2,18 +2,16 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
 	"github.com/vigil-idp/vigil/internal/authz"
-	"github.com/vigil-idp/vigil/internal/store"
 )
 
-// AppRoleStore is what the client_credentials grant reads; store.Store
+// AppRoleStore is what the client_credentials grant reads (the client's
+// service principal comes with its authentication); store.Store
 // implements it.
 type AppRoleStore interface {
-	GetServicePrincipalByAppID(ctx context.Context, appID string) (store.ServicePrincipal, error)
 	AppRoleIDsOnResource(ctx context.Context, principalID, resourceAppID string) ([]string, error)
 }
 
@@ -28,7 +26,7 @@ const DefaultScopeSuffix = "/.default"
 // the requested resource. Build it as a struct literal; both fields are
 // required.
 type ClientCredentials struct {
-	// Directory looks up service principals and app role assignments.
+	// Directory looks up app role assignments.
 	Directory AppRoleStore
 	// Tokens issues the access tokens.
 	Tokens *AccessTokens
@@ -44,20 +42,16 @@ func (g *ClientCredentials) Token(ctx context.Context, req *TokenRequest) (*Toke
 	if err != nil {
 		return nil, err
 	}
-	appID := req.Client.Application.AppID
-	sp, err := g.Directory.GetServicePrincipalByAppID(ctx, appID)
-	if errors.Is(err, store.ErrNotFound) {
+	appID, spID := req.Client.Application.AppID, req.Client.ServicePrincipalID
+	if spID == "" {
 		return nil, errorf(CodeUnauthorizedClient, "application %s has no service principal in this tenant", appID)
 	}
-	if err != nil {
-		return nil, errorf(CodeServerError, "service principal lookup failed").WithCause(err)
-	}
-	roles, err := g.roles(ctx, sp.ID, res)
+	roles, err := g.roles(ctx, spID, res)
 	if err != nil {
 		return nil, errorf(CodeServerError, "permission lookup failed").WithCause(err)
 	}
 	tok, life, err := g.Tokens.Issue(ctx, AccessToken{
-		Subject:  sp.ID,
+		Subject:  spID,
 		Audience: res.Audience,
 		ClientID: appID,
 		AppOnly:  true,

@@ -23,8 +23,9 @@ func (m memApps) GetApplicationByAppID(_ context.Context, id string) (store.Appl
 	return store.Application{}, store.ErrNotFound
 }
 
-func (m memApps) ListPasswordCredentials(context.Context, string) ([]store.PasswordCredential, error) {
-	return nil, nil
+func (m memApps) GetClientByAppID(ctx context.Context, id string) (store.Client, error) {
+	a, err := m.GetApplicationByAppID(ctx, id)
+	return store.Client{Application: a}, err
 }
 
 var fuzzApps = memApps{
@@ -117,7 +118,7 @@ func FuzzClientAssertion(f *testing.F) {
 		app, err := ca.verify(context.Background(), p, raw, "")
 		var oe *Error
 		if err == nil || !errors.As(err, &oe) || oe.Code != CodeInvalidClient {
-			t.Fatalf("assertion %q: app %q err %v", raw, app.AppID, err)
+			t.Fatalf("assertion %q: app %q err %v", raw, app.Application.AppID, err)
 		}
 	})
 }

@@ -262,6 +262,17 @@ type PasswordCredential struct {
 	EndDateTime   time.Time
 }
 
+// Client is an application as its token requests see it: the registration,
+// its secrets and the id of its service principal in the tenant.
+type Client struct {
+	Application Application
+	// Secrets are the application's password credentials, by start time.
+	Secrets []PasswordCredential
+	// ServicePrincipalID is "" when the application has no service
+	// principal in the tenant.
+	ServicePrincipalID string
+}
+
 // ServicePrincipal is an application's instance in the tenant.
 type ServicePrincipal struct {
 	ID              string
@@ -313,6 +324,11 @@ type Applications interface {
 	RemovePasswordCredential(ctx context.Context, applicationID, keyID string) error
 	// ListPasswordCredentials lists an application's secrets.
 	ListPasswordCredentials(ctx context.Context, applicationID string) ([]PasswordCredential, error)
+	// GetClientByAppID returns, in one query, what authenticating the
+	// client with this appId needs: the application, its secrets (ordered
+	// as ListPasswordCredentials) and its service principal's id; or
+	// ErrNotFound.
+	GetClientByAppID(ctx context.Context, appID string) (Client, error)
 
 	// CreateServicePrincipal inserts sp; ErrConflict when its appId already
 	// has one.

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -170,4 +172,50 @@ func (t *txn) RemovePasswordCredential(ctx context.Context, applicationID, keyID
 // then key id.
 func (t *txn) ListPasswordCredentials(ctx context.Context, applicationID string) ([]store.PasswordCredential, error) {
 	return passwordCredentials.all(ctx, t.rq(), "WHERE pc.application_id = $1 ORDER BY pc.start_at, pc.key_id", applicationID)
+}
+
+// clientSQL reads an application with its secrets (one row each, or one
+// row of NULLs) and its service principal's id: every token request
+// authenticates its client, so this is one round trip, not three.
+var clientSQL = "SELECT " + applications.sel + ", pc.key_id, pc.display_name, pc.hint, pc.secret_hash, pc.start_at, pc.end_at, sp.id" +
+	" FROM applications a LEFT JOIN password_credentials pc ON pc.application_id = a.id" +
+	" LEFT JOIN service_principals sp ON sp.app_id = a.app_id" +
+	" WHERE a.app_id = $1 ORDER BY pc.start_at, pc.key_id"
+
+// GetClientByAppID returns the application with this client id, its
+// secrets by start time and its service principal's id, or ErrNotFound.
+func (t *txn) GetClientByAppID(ctx context.Context, appID string) (store.Client, error) {
+	rows, err := t.rq().QueryContext(ctx, clientSQL, appID)
+	if err != nil {
+		return store.Client{}, fmt.Errorf("sqlstore: get client: %w", err)
+	}
+	defer rows.Close()
+	var (
+		c     store.Client
+		found bool
+	)
+	for rows.Next() {
+		var (
+			keyID, name, hint, spID sql.NullString
+			pc                      store.PasswordCredential
+		)
+		app, err := applications.scan(rows, &keyID, &name, &hint, &pc.SecretHash,
+			timeDest{&pc.StartDateTime}, timeDest{&pc.EndDateTime}, &spID)
+		if err != nil {
+			return store.Client{}, fmt.Errorf("sqlstore: get client: %w", err)
+		}
+		found = true
+		c.Application, c.ServicePrincipalID = app, spID.String
+		if keyID.Valid {
+			pc.ApplicationID, pc.KeyID, pc.DisplayName, pc.Hint = app.ID, keyID.String, name.String, hint.String
+			c.Secrets = append(c.Secrets, pc)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.Client{}, fmt.Errorf("sqlstore: get client: %w", err)
+	}
+	if !found {
+		return store.Client{}, fmt.Errorf("sqlstore: client %s: %w", appID, store.ErrNotFound)
+	}
+	return c, nil
 }

@@ -101,6 +101,38 @@ func testApplications(t *testing.T, newStore func(t *testing.T) store.Store) {
 		sameIDs(t, "credentials after removal", ids(got, credID), idList(51))
 	})
 
+	t.Run("GetClientByAppID", func(t *testing.T) {
+		s := newStore(t)
+		a := fullApp(1, "portal")
+		ok(t, s.CreateApplication(ctx, a))
+		c, err := s.GetClientByAppID(ctx, a.AppID)
+		ok(t, err)
+		same(t, "client without secrets or principal", c, store.Client{Application: a})
+
+		late, early := credential(1, 50, at(time.Hour)), credential(1, 51, at(0))
+		early.SecretHash = nil
+		ok(t, s.AddPasswordCredential(ctx, late))
+		ok(t, s.AddPasswordCredential(ctx, early))
+		ok(t, s.CreateServicePrincipal(ctx, store.ServicePrincipal{ID: id(2), AppID: a.AppID, DisplayName: "portal", CreatedDateTime: t0}))
+		other := fullApp(3, "other")
+		ok(t, s.CreateApplication(ctx, other))
+		ok(t, s.AddPasswordCredential(ctx, credential(3, 52, t0)))
+		c, err = s.GetClientByAppID(ctx, a.AppID)
+		ok(t, err)
+		same(t, "client with secrets (by start) and principal", c,
+			store.Client{Application: a, Secrets: []store.PasswordCredential{early, late}, ServicePrincipalID: id(2)})
+
+		ok(t, s.RemovePasswordCredential(ctx, id(1), id(50)))
+		ok(t, s.RemovePasswordCredential(ctx, id(1), id(51)))
+		c, err = s.GetClientByAppID(ctx, a.AppID)
+		ok(t, err)
+		same(t, "client after its secrets were removed", c, store.Client{Application: a, ServicePrincipalID: id(2)})
+		_, err = s.GetClientByAppID(ctx, id(9))
+		isErr(t, "unknown appId", err, store.ErrNotFound)
+		_, err = s.GetClientByAppID(ctx, a.ID)
+		isErr(t, "object id is not an appId", err, store.ErrNotFound)
+	})
+
 	t.Run("DeleteCascades", func(t *testing.T) {
 		s := newStore(t)
 		a := fullApp(1, "portal")
