@@ -104,6 +104,7 @@ var passwordCredentials = (&entity[store.PasswordCredential]{
 // clock. ErrConflict when the id or the appId is taken, or when another
 // application holds one of its identifierUris.
 func (t *txn) CreateApplication(ctx context.Context, a store.Application) error {
+	defer t.clientsChanged()
 	return applications.create(ctx, t, a)
 }
 
@@ -130,6 +131,7 @@ func (t *txn) GetApplicationByIdentifierURI(ctx context.Context, uri string) (st
 // returns the application as stored. ErrConflict when the new appId, or
 // one of the new identifierUris, belongs to another application.
 func (t *txn) UpdateApplication(ctx context.Context, id string, fn func(store.Application) (store.Application, error)) (store.Application, error) {
+	defer t.clientsChanged()
 	return applications.update(ctx, t, id, fn)
 }
 
@@ -137,6 +139,7 @@ func (t *txn) UpdateApplication(ctx context.Context, id string, fn func(store.Ap
 // CASCADE), its service principal and, through it, that principal's app
 // role assignments, memberships and role assignments.
 func (t *txn) DeleteApplication(ctx context.Context, id string) error {
+	defer t.clientsChanged()
 	return t.write(ctx, func(q querier) error {
 		var appID string
 		err := q.QueryRowContext(ctx, "DELETE FROM applications WHERE id = $1 RETURNING app_id", id).Scan(&appID)
@@ -159,11 +162,13 @@ func (t *txn) ListApplications(ctx context.Context, q store.Query) (store.Page[s
 // ErrNotFound when the application does not exist, ErrConflict when it
 // already has a secret with this KeyID.
 func (t *txn) AddPasswordCredential(ctx context.Context, c store.PasswordCredential) error {
+	defer t.clientsChanged()
 	return passwordCredentials.create(ctx, t, c)
 }
 
 // RemovePasswordCredential deletes one secret, or returns ErrNotFound.
 func (t *txn) RemovePasswordCredential(ctx context.Context, applicationID, keyID string) error {
+	defer t.clientsChanged()
 	res, err := t.exec(ctx, "DELETE FROM password_credentials WHERE application_id = $1 AND key_id = $2", applicationID, keyID)
 	return affected("remove password credential", res, err)
 }
@@ -183,8 +188,14 @@ var clientSQL = "SELECT " + applications.sel + ", pc.key_id, pc.display_name, pc
 	" WHERE a.app_id = $1 ORDER BY pc.start_at, pc.key_id"
 
 // GetClientByAppID returns the application with this client id, its
-// secrets by start time and its service principal's id, or ErrNotFound.
+// secrets by start time and its service principal's id, or ErrNotFound. At
+// the Store level it is served from the client cache (clientcache.go), and
+// the Client returned must not be modified.
 func (t *txn) GetClientByAppID(ctx context.Context, appID string) (store.Client, error) {
+	return t.cachedClient(ctx, appID)
+}
+
+func (t *txn) getClient(ctx context.Context, appID string) (store.Client, error) {
 	rows, err := t.rq().QueryContext(ctx, clientSQL, appID)
 	if err != nil {
 		return store.Client{}, fmt.Errorf("sqlstore: get client: %w", err)

@@ -159,3 +159,14 @@ func (s *Store) InsertSessionsAndTokens(ctx context.Context, userIDs []string, a
 			}, nil)
 	})
 }
+
+// ClientCacheUsable reports whether the client cache serves reads (in
+// PostgreSQL: whether its listener is listening).
+func (s *Store) ClientCacheUsable() bool { return s.clients.usable.Load() }
+
+// ClientCacheEntries counts the cached clients and app role lists.
+func (s *Store) ClientCacheEntries() int {
+	s.clients.mu.RLock()
+	defer s.clients.mu.RUnlock()
+	return len(s.clients.clients) + len(s.clients.roles)
+}

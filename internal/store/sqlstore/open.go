@@ -40,14 +40,19 @@ type Store struct {
 
 	attempts int // runs of a transaction that keeps hitting errRetry
 
+	// clients caches client lookups (clientcache.go).
+	clients *clientCache
+
 	// Outbox wake-ups (notify.go).
-	hub          outboxHub
-	poll         time.Duration
-	channel      string // PostgreSQL notification channel
-	outboxLock   int64  // PostgreSQL advisory lock key of outbox appenders
-	stopListener func() // ends the PostgreSQL listener; nil until started
-	listenerDone sync.WaitGroup
-	listenerMu   sync.Mutex
+	hub     outboxHub
+	poll    time.Duration
+	channel string // PostgreSQL notification channel
+	// clientsChannel is PostgreSQL's client cache notification channel.
+	clientsChannel string
+	outboxLock     int64  // PostgreSQL advisory lock key of outbox appenders
+	stopListener   func() // ends the PostgreSQL listener; nil until started
+	listenerDone   sync.WaitGroup
+	listenerMu     sync.Mutex
 }
 
 var (
@@ -159,13 +164,20 @@ func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Stor
 	if s.d == sqliteDialect {
 		s.rstmts, s.wstmts = newStmtCache(s.rdb), newStmtCache(s.wdb)
 		s.batch = newBatcher(s.wdb, s.wstmts)
+		// One process owns the file: its own writes are all the changes.
+		s.clients = newClientCache(cfg.now, true)
 	} else {
 		var schema sql.NullString
-		if err := s.wdb.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		// The client cache's channel, as migration 00007's triggers name it.
+		err := s.wdb.QueryRowContext(ctx, "SELECT current_schema(), 'vigil_clients_' || substr(md5(current_schema()), 1, 16)").
+			Scan(&schema, &s.clientsChannel)
+		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("sqlstore: current schema: %w", err)
 		}
 		s.channel, s.outboxLock = outboxChannel(schema.String)
+		// Off until the listener LISTENs on clientsChannel.
+		s.clients = newClientCache(cfg.now, false)
 	}
 	return s, nil
 }

@@ -56,6 +56,7 @@ var appRoleAssignments = (&entity[store.AppRoleAssignment]{
 // store's clock. ErrConflict when the id is taken or the appId already has
 // a principal.
 func (t *txn) CreateServicePrincipal(ctx context.Context, p store.ServicePrincipal) error {
+	defer t.clientsChanged()
 	return servicePrincipals.create(ctx, t, p)
 }
 
@@ -78,6 +79,7 @@ func (t *txn) ListServicePrincipals(ctx context.Context, q store.Query) (store.P
 // granted), memberships and role assignments go with it (ON DELETE
 // CASCADE). ErrNotFound if absent.
 func (t *txn) DeleteServicePrincipal(ctx context.Context, id string) error {
+	defer t.clientsChanged()
 	return servicePrincipals.delete(ctx, t, id)
 }
 
@@ -86,11 +88,13 @@ func (t *txn) DeleteServicePrincipal(ctx context.Context, id string) error {
 // role of this resource (or the id is taken); ErrNotFound when the principal
 // or the resource does not exist.
 func (t *txn) CreateAppRoleAssignment(ctx context.Context, a store.AppRoleAssignment) error {
+	defer t.clientsChanged()
 	return appRoleAssignments.create(ctx, t, a)
 }
 
 // DeleteAppRoleAssignment removes one, or returns ErrNotFound.
 func (t *txn) DeleteAppRoleAssignment(ctx context.Context, id string) error {
+	defer t.clientsChanged()
 	return appRoleAssignments.delete(ctx, t, id)
 }
 
@@ -102,6 +106,10 @@ func (t *txn) ListAppRoleAssignments(ctx context.Context, principalID string) ([
 // AppRoleIDsOnResource returns, sorted, the app role ids principalID holds
 // on the resource with service principal appId resourceAppID.
 func (t *txn) AppRoleIDsOnResource(ctx context.Context, principalID, resourceAppID string) ([]string, error) {
+	return t.cachedAppRoles(ctx, principalID, resourceAppID)
+}
+
+func (t *txn) appRoleIDs(ctx context.Context, principalID, resourceAppID string) ([]string, error) {
 	const q = `SELECT ara.app_role_id FROM app_role_assignments ara
 		JOIN service_principals rs ON rs.id = ara.resource_id
 		WHERE ara.principal_id = $1 AND rs.app_id = $2

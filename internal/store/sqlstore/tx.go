@@ -30,6 +30,9 @@ type txn struct {
 	// holds the PostgreSQL outbox lock, has sent the notification, and
 	// broadcasts in-process after it commits (outbox.go, notify.go).
 	appended bool
+	// touchedClients is set once the transaction has written to the
+	// tables the client cache reads (clientcache.go).
+	touchedClients bool
 }
 
 // rq is where reads go.
@@ -85,10 +88,17 @@ func (t *txn) write(ctx context.Context, fn func(q querier) error) error {
 // in) and runs outside the transaction in PostgreSQL.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	var last *txn // the run that committed, when InTx returns nil
+	touched := false
 	err := s.transact(ctx, s.d.inTx, func(q querier) error {
 		last = &txn{s: s, tx: q}
-		return fn(last)
+		err := fn(last)
+		touched = touched || last.touchedClients
+		return err
 	})
+	if touched {
+		// Committed or not: a spurious invalidation costs a few reads.
+		s.clients.invalidate()
+	}
 	if err == nil && last.appended {
 		s.hub.broadcast()
 	}

@@ -1,0 +1,169 @@
+package sqlstore
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-idp/vigil/internal/store"
+)
+
+// The client cache. Every token request authenticates its client and every
+// client_credentials grant reads the client's app roles, so those reads
+// (GetClientByAppID, AppRoleIDsOnResource) are served from memory at the
+// Store level. A change is never served stale once it is acknowledged:
+//
+//   - the cache has a generation; an entry counts only while the generation
+//     it was read under is current, and a reader takes the generation
+//     before it reads the database, so a read that raced a change is never
+//     kept;
+//   - in this process, every write to applications, password credentials,
+//     service principals or app role assignments moves the generation after
+//     it commits (at the Store level before the write method returns; in
+//     InTx before InTx returns), so the writer's caller, and any request
+//     that starts after it was answered, reads the change;
+//   - in PostgreSQL, other nodes' changes (and cascades, and direct SQL)
+//     reach this node through triggers on those tables that notify a
+//     channel named after the schema at commit (migration 00007); the
+//     listener moves the generation on each notification. The cache is
+//     used only while the listener is LISTENing: from a lost connection
+//     until the next LISTEN succeeds every read goes to the database.
+//     Another node's change is therefore visible here within the
+//     notification's delivery (a millisecond or so on one network);
+//   - entries also expire after clientCacheTTL, and the cache holds at most
+//     clientCacheMax entries of each kind (it is emptied when full), so an
+//     unknown client_id is never cached and cannot grow it.
+//
+// Reads inside a transaction (InTx) always go to the database.
+
+const (
+	clientCacheTTL = time.Minute
+	clientCacheMax = 10_000
+)
+
+type clientCache struct {
+	gen    atomic.Uint64
+	usable atomic.Bool // SQLite: always; PostgreSQL: while the listener listens
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	clients map[string]cached[store.Client]
+	roles   map[[2]string]cached[[]string]
+}
+
+type cached[T any] struct {
+	gen uint64
+	at  time.Time
+	v   T
+}
+
+// invalidate moves the generation, so nothing read before counts, and
+// drops the entries.
+func (c *clientCache) invalidate() {
+	c.gen.Add(1)
+	c.mu.Lock()
+	clear(c.clients)
+	clear(c.roles)
+	c.mu.Unlock()
+}
+
+// setUsable turns the cache on or off; either way nothing read before
+// counts.
+func (c *clientCache) setUsable(on bool) {
+	c.usable.Store(on)
+	c.invalidate()
+}
+
+// newClientCache returns an empty cache, usable at once or not.
+func newClientCache(now func() time.Time, usable bool) *clientCache {
+	c := &clientCache{now: now, clients: map[string]cached[store.Client]{}, roles: map[[2]string]cached[[]string]{}}
+	c.usable.Store(usable)
+	return c
+}
+
+// lookup and keep take the map itself: the maps are made once and only
+// cleared, never replaced.
+func lookup[K comparable, T any](c *clientCache, m map[K]cached[T], k K, gen uint64) (T, bool) {
+	c.mu.RLock()
+	e, ok := m[k]
+	c.mu.RUnlock()
+	if !ok || e.gen != gen || c.now().Sub(e.at) >= clientCacheTTL {
+		var zero T
+		return zero, false
+	}
+	return e.v, true
+}
+
+func keep[K comparable, T any](c *clientCache, m map[K]cached[T], k K, gen uint64, v T) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return // changed while reading
+	}
+	if len(m) >= clientCacheMax {
+		clear(m)
+	}
+	m[k] = cached[T]{gen: gen, at: c.now(), v: v}
+}
+
+// cachedClient serves GetClientByAppID at the Store level. The returned
+// Client is shared with the cache: callers must not modify its slices.
+func (t *txn) cachedClient(ctx context.Context, appID string) (store.Client, error) {
+	c := t.s.clients
+	if t.tx != nil || !c.on(t.s) {
+		return t.getClient(ctx, appID)
+	}
+	gen := c.gen.Load()
+	if v, ok := lookup(c, c.clients, appID, gen); ok {
+		return v, nil
+	}
+	v, err := t.getClient(ctx, appID)
+	if err == nil {
+		keep(c, c.clients, appID, gen, v)
+	}
+	return v, err
+}
+
+// cachedAppRoles serves AppRoleIDsOnResource at the Store level; a copy is
+// returned.
+func (t *txn) cachedAppRoles(ctx context.Context, principalID, resourceAppID string) ([]string, error) {
+	c := t.s.clients
+	if t.tx != nil || !c.on(t.s) {
+		return t.appRoleIDs(ctx, principalID, resourceAppID)
+	}
+	gen, k := c.gen.Load(), [2]string{principalID, resourceAppID}
+	if v, ok := lookup(c, c.roles, k, gen); ok {
+		return slices.Clone(v), nil
+	}
+	v, err := t.appRoleIDs(ctx, principalID, resourceAppID)
+	if err == nil {
+		keep(c, c.roles, k, gen, slices.Clone(v))
+	}
+	return v, err
+}
+
+// on reports whether the cache may be used, starting the PostgreSQL
+// listener (which turns it on) if nothing has yet.
+func (c *clientCache) on(s *Store) bool {
+	if c.usable.Load() {
+		return true
+	}
+	if s.hub.start != nil {
+		s.hub.once.Do(s.hub.start)
+	}
+	return false
+}
+
+// clientsChanged records a write to the tables the client cache reads: at
+// the Store level the write has committed when this runs (deferred by the
+// write method), so the cache is invalidated now; inside InTx, InTx
+// invalidates it after the commit.
+func (t *txn) clientsChanged() {
+	if t.tx == nil {
+		t.s.clients.invalidate()
+		return
+	}
+	t.touchedClients = true
+}
