@@ -154,7 +154,8 @@ func (b *batcher) commit(batch []*job) {
 		fail(fmt.Errorf("sqlstore: begin: %w", err))
 		return
 	}
-	q := noCancel{tx: tx, c: b.stmts}
+	q := noCancel{tx: tx, c: b.stmts} // the savepoint statements too are prepared once
+	bg := context.Background()
 	alone := len(batch) == 1 // no savepoint needed: failure rolls back all
 	var ok int
 	for _, j := range batch {
@@ -163,7 +164,7 @@ func (b *batcher) commit(batch []*job) {
 			continue
 		}
 		if !alone {
-			if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+			if _, err := q.ExecContext(bg, "SAVEPOINT job"); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("sqlstore: savepoint: %w", err))
 				return
@@ -181,7 +182,7 @@ func (b *batcher) commit(batch []*job) {
 				stmts = []string{"ROLLBACK TO job", "RELEASE job"}
 			}
 			for _, stmt := range stmts {
-				if _, err := tx.Exec(stmt); err != nil {
+				if _, err := q.ExecContext(bg, stmt); err != nil {
 					tx.Rollback()
 					fail(fmt.Errorf("sqlstore: batched transaction aborted: %w", err))
 					return

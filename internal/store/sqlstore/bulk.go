@@ -60,7 +60,11 @@ func (b *rowsBuilder) row(vals ...any) {
 // returned row.
 func (t *txn) insertMany(ctx context.Context, q querier, head, tail string, perRow, n int, row func(i int, b *rowsBuilder), each func(*sql.Rows) error) error {
 	per := max(1, min(maxRows, maxParams/perRow))
-	q = unprepared(q) // the text varies with the number of rows
+	if n > 1 {
+		// The text varies with the number of rows; a single row's does
+		// not (one revocation, one audit record), and that is prepared.
+		q = unprepared(q)
+	}
 	for start := 0; start < n; start += per {
 		end := min(n, start+per)
 		b := rowsBuilder{anon: t.s.d == sqliteDialect, args: make([]any, 0, (end-start)*perRow)}
