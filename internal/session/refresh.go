@@ -119,7 +119,9 @@ func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string
 // next rotation).
 //
 // Reading before the transaction keeps it to two writes, which matters on
-// PostgreSQL's SERIALIZABLE transactions. A revocation that commits in
+// PostgreSQL's SERIALIZABLE transactions: the common case is one
+// RotateRefreshToken (one statement in PostgreSQL), and only when that finds
+// the token used or revoked does a transaction read it again. A revocation that commits in
 // between is still caught: it revokes the token (the compare-and-set then
 // fails and the token is read again inside the transaction) or, if it
 // lands after the commit, it revokes the child too, or moves the user's
@@ -139,7 +141,7 @@ func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string
 func (s *Service) Rotate(ctx context.Context, value, clientID string, check func(store.RefreshToken) error) (Rotation, error) {
 	hash := s.Secrets.Hash(value)
 	now := s.now()
-	t, err := s.Store.GetRefreshTokenByHash(ctx, hash)
+	t, tokUser, err := s.Store.GetRefreshTokenWithUser(ctx, hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return Rotation{}, fmt.Errorf("%w: unknown refresh token", ErrTokenInvalid)
@@ -154,7 +156,7 @@ func (s *Service) Rotate(ctx context.Context, value, clientID string, check func
 	if err != nil {
 		return Rotation{}, err
 	}
-	user, refusal, err := s.validate(ctx, s.Store, t, p, now)
+	user, refusal, err := s.check(t, p, now, func() (store.User, error) { return tokUser, nil })
 	if err != nil {
 		return Rotation{}, fmt.Errorf("session: rotate refresh token: %w", err)
 	}
@@ -176,6 +178,18 @@ func (s *Service) Rotate(ctx context.Context, value, clientID string, check func
 		Resource: t.Resource, Capabilities: t.Capabilities, AuthTime: t.AuthTime,
 		CreatedAt: now, ExpiresAt: now.Add(min(t.ExpiresAt.Sub(t.CreatedAt), p.RefreshTokenInactivity)),
 	}
+	// The common case, one serializable transaction (a single statement in
+	// PostgreSQL): the token is still unused and unrevoked.
+	switch err := s.Store.RotateRefreshToken(ctx, t.ID, now, child); {
+	case err == nil:
+		used := now
+		t.UsedAt = &used
+		return Rotation{Old: t, New: child, Value: newValue, User: user}, nil
+	case !errors.Is(err, store.ErrConflict):
+		return Rotation{}, fmt.Errorf("session: rotate refresh token: %w", err)
+	}
+	// Used or revoked since it was read (or gone): find out which in one
+	// transaction, and on reuse revoke the family.
 	auditID := s.newID()
 	var outcome error // the refusal to return once the transaction commits
 	err = s.inTx(ctx, func(tx Tx) error {
@@ -234,6 +248,12 @@ func (s *Service) reuse(ctx context.Context, t store.RefreshToken, now time.Time
 // token's user, and the ErrTokenInvalid to report (nil when the token
 // works); err is a failure to read.
 func (s *Service) validate(ctx context.Context, tx Tx, t store.RefreshToken, p Policy, now time.Time) (u store.User, refusal, err error) {
+	return s.check(t, p, now, func() (store.User, error) { return tx.GetUser(ctx, t.UserID) })
+}
+
+// check is validate with the user read by getUser (already read with the
+// token, or read now).
+func (s *Service) check(t store.RefreshToken, p Policy, now time.Time, getUser func() (store.User, error)) (u store.User, refusal, err error) {
 	switch {
 	case t.RevokedAt != nil:
 		return u, fmt.Errorf("%w: revoked (%s)", ErrTokenInvalid, t.RevokedReason), nil
@@ -242,7 +262,7 @@ func (s *Service) validate(ctx context.Context, tx Tx, t store.RefreshToken, p P
 	case p.RefreshTokenMaxAge > 0 && now.Sub(t.AuthTime) >= p.RefreshTokenMaxAge:
 		return u, fmt.Errorf("%w: older than the maximum age %s", ErrTokenInvalid, FormatDuration(p.RefreshTokenMaxAge)), nil
 	}
-	u, err = tx.GetUser(ctx, t.UserID)
+	u, err = getUser()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return u, fmt.Errorf("%w: user %s no longer exists", ErrTokenInvalid, t.UserID), nil
@@ -279,7 +299,7 @@ func (s *Service) reused(ctx context.Context, tx Tx, t store.RefreshToken, now t
 // (unused, unrevoked, unexpired, its user enabled and not revoked since).
 // An unknown value gives a zero token, false and no error.
 func (s *Service) LookupRefreshToken(ctx context.Context, value string) (store.RefreshToken, bool, error) {
-	t, err := s.Store.GetRefreshTokenByHash(ctx, s.Secrets.Hash(value))
+	t, u, err := s.Store.GetRefreshTokenWithUser(ctx, s.Secrets.Hash(value))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.RefreshToken{}, false, nil
 	}
@@ -293,7 +313,7 @@ func (s *Service) LookupRefreshToken(ctx context.Context, value string) (store.R
 	if err != nil {
 		return store.RefreshToken{}, false, err
 	}
-	_, refusal, err := s.validate(ctx, s.Store, t, p, s.now())
+	_, refusal, err := s.check(t, p, s.now(), func() (store.User, error) { return u, nil })
 	if err != nil {
 		return store.RefreshToken{}, false, fmt.Errorf("session: look up refresh token: %w", err)
 	}

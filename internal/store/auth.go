@@ -95,11 +95,21 @@ type RefreshTokens interface {
 	// GetRefreshTokenByHash finds a token by the hash of its value, or
 	// ErrNotFound.
 	GetRefreshTokenByHash(ctx context.Context, hash []byte) (RefreshToken, error)
+	// GetRefreshTokenWithUser is GetRefreshTokenByHash and the token's user
+	// in one query (a token goes with its user); ErrNotFound when no token
+	// has this hash.
+	GetRefreshTokenWithUser(ctx context.Context, hash []byte) (RefreshToken, User, error)
 	// MarkRefreshTokenUsed sets UsedAt = at only when the token is neither
 	// used nor revoked, atomically (compare-and-set). It returns
 	// ErrConflict when the token was already used or revoked — the caller
 	// treats that as reuse — and ErrNotFound when absent.
 	MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time) error
+	// RotateRefreshToken is MarkRefreshTokenUsed(parentID, at) and
+	// CreateRefreshToken(child) as one serializable transaction (in
+	// PostgreSQL one statement: one round trip). It returns ErrConflict,
+	// having written nothing, when the parent is not an unused, unrevoked
+	// token (used, revoked or absent: the caller reads it again to tell).
+	RotateRefreshToken(ctx context.Context, parentID string, at time.Time, child RefreshToken) error
 	// RevokeRefreshToken revokes one token (RFC 7009); no error when it was
 	// already revoked (its first RevokedAt and reason stay); ErrNotFound
 	// when absent.

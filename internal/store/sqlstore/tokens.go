@@ -58,6 +58,35 @@ func (t *txn) GetRefreshTokenByHash(ctx context.Context, hash []byte) (store.Ref
 	return refreshTokens.get(ctx, t.rq(), "rt.hash = $1", nonNil(hash))
 }
 
+// tokenWithUserSQL reads a token and its user in one query.
+var tokenWithUserSQL = "SELECT " + refreshTokens.sel + ", " + users.sel +
+	" FROM refresh_tokens rt JOIN users u ON u.id = rt.user_id WHERE rt.hash = $1"
+
+// GetRefreshTokenWithUser returns the token with this hash and its user,
+// or ErrNotFound.
+func (t *txn) GetRefreshTokenWithUser(ctx context.Context, hash []byte) (store.RefreshToken, store.User, error) {
+	row := t.rq().QueryRowContext(ctx, tokenWithUserSQL, nonNil(hash))
+	var u store.User
+	// Each entity scans its own columns; the row is scanned once, with
+	// both lists of destinations.
+	tok, err := refreshTokens.scan(scanFunc(func(tokDest ...any) error {
+		var err error
+		u, err = users.scan(scanFunc(func(userDest ...any) error {
+			return row.Scan(append(tokDest, userDest...)...)
+		}))
+		return err
+	}))
+	if err != nil {
+		return store.RefreshToken{}, store.User{}, notFound("get refresh token with user", err)
+	}
+	return tok, u, nil
+}
+
+// scanFunc is a scanner made of a function.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
 // MarkRefreshTokenUsed sets UsedAt = at with one conditional UPDATE (the
 // compare-and-set: of concurrent callers exactly one changes the row). It
 // returns ErrConflict when the token was already used or revoked and
@@ -71,6 +100,62 @@ func (t *txn) MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time)
 			err = fmt.Errorf("sqlstore: %s: %w: already used or revoked", op, store.ErrConflict)
 		}
 		return err
+	})
+}
+
+// rotateSQL is PostgreSQL's rotation: the compare-and-set and the child's
+// insert in one statement, run on the serializable pool (so it is a
+// SERIALIZABLE transaction of its own). The casts type the SELECT list as
+// the columns (an INSERT … SELECT does not infer them).
+var rotateSQL = `WITH used AS (
+	UPDATE refresh_tokens SET used_at = $17 WHERE id = $18 AND used_at IS NULL AND revoked_at IS NULL RETURNING id)
+	INSERT INTO refresh_tokens (` + joinCols(refreshTokens.cols) + `)
+	SELECT $1::text, $2::bytea, $3::text, $4::text, $5::text, $6::text, $7::text, $8::jsonb, $9::text,
+		$10::jsonb, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::timestamptz, $16::text
+	FROM used`
+
+// RotateRefreshToken marks parentID used and inserts child atomically.
+// ErrConflict (nothing written) when the parent is used, revoked or absent.
+func (t *txn) RotateRefreshToken(ctx context.Context, parentID string, at time.Time, child store.RefreshToken) error {
+	const op = "rotate refresh token"
+	if child.ID == "" {
+		return fmt.Errorf("sqlstore: %s: child has an empty id", op)
+	}
+	d := t.s.d
+	if d == postgresDialect && t.tx == nil {
+		args := append(refreshTokens.values(t, child), d.timeVal(at), parentID)
+		var n int64
+		err := t.s.retry(ctx, func() error {
+			res, err := t.s.sdb.ExecContext(ctx, rotateSQL, args...)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return t.classify(op, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("sqlstore: %s: %w: parent used, revoked or absent", op, store.ErrConflict)
+		}
+		return nil
+	}
+	return t.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
+			parentID, d.timeVal(at))
+		if err != nil {
+			return fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: %s: %w", op, err)
+		} else if n == 0 {
+			return fmt.Errorf("sqlstore: %s: %w: parent used, revoked or absent", op, store.ErrConflict)
+		}
+		if _, err := q.ExecContext(ctx, refreshTokens.insertSQL, refreshTokens.values(t, child)...); err != nil {
+			return t.classify(op, err)
+		}
+		return nil
 	})
 }
 

@@ -216,6 +216,25 @@ func testRefreshTokens(t *testing.T, newStore func(t *testing.T) store.Store) {
 		isErr(t, "unknown hash", err, store.ErrNotFound)
 	})
 
+	t.Run("WithUser", func(t *testing.T) {
+		s := newStore(t)
+		withUsers(t, s, 1, 2)
+		a := token(20, 1, 0, "f1", at(time.Hour))
+		ok(t, s.CreateRefreshToken(ctx, a))
+		ok(t, s.CreateRefreshToken(ctx, token(21, 2, 0, "f2", at(time.Hour))))
+		want, err := s.GetUser(ctx, id(1))
+		ok(t, err)
+		tok, u, err := s.GetRefreshTokenWithUser(ctx, a.Hash)
+		ok(t, err)
+		same(t, "token read with its user", tok, a)
+		same(t, "the token's user", u, want)
+		_, _, err = s.GetRefreshTokenWithUser(ctx, []byte("nope"))
+		isErr(t, "unknown hash", err, store.ErrNotFound)
+		ok(t, s.DeleteUser(ctx, id(1)))
+		_, _, err = s.GetRefreshTokenWithUser(ctx, a.Hash)
+		isErr(t, "token of a deleted user", err, store.ErrNotFound)
+	})
+
 	t.Run("MarkUsed", func(t *testing.T) {
 		s := newStore(t)
 		withUsers(t, s, 1)
@@ -252,6 +271,75 @@ func testRefreshTokens(t *testing.T, newStore func(t *testing.T) store.Store) {
 		})
 		if wins.Load() != 1 || conflicts.Load() != 15 {
 			t.Fatalf("%d wins and %d conflicts among 16 users of one token", wins.Load(), conflicts.Load())
+		}
+	})
+
+	t.Run("Rotate", func(t *testing.T) {
+		s := newStore(t)
+		withUsers(t, s, 1)
+		ok(t, s.CreateSession(ctx, fullSession(10, 1, t0)))
+		parent := token(20, 1, 10, "f1", t0)
+		ok(t, s.CreateRefreshToken(ctx, parent))
+		child := token(21, 1, 10, "f1", at(time.Hour))
+		child.ParentID, child.Scopes, child.Capabilities = parent.ID, []string{"openid", "User.Read"}, []string{"cp1"}
+		ok(t, s.RotateRefreshToken(ctx, parent.ID, at(time.Hour), child))
+		got, err := s.GetRefreshTokenByHash(ctx, parent.Hash)
+		ok(t, err)
+		if got.UsedAt == nil || !got.UsedAt.Equal(stored(at(time.Hour))) {
+			t.Fatalf("parent UsedAt = %v after rotation", got.UsedAt)
+		}
+		got, err = s.GetRefreshTokenByHash(ctx, child.Hash)
+		ok(t, err)
+		same(t, "child as stored", got, child)
+
+		// A used parent: nothing written.
+		again := token(22, 1, 10, "f1", at(2*time.Hour))
+		isErr(t, "rotate a used token", s.RotateRefreshToken(ctx, parent.ID, at(2*time.Hour), again), store.ErrConflict)
+		_, err = s.GetRefreshTokenByHash(ctx, again.Hash)
+		isErr(t, "child of a refused rotation", err, store.ErrNotFound)
+		// A revoked parent, an unknown one.
+		ok(t, s.RevokeRefreshToken(ctx, child.ID, at(2*time.Hour), "client"))
+		isErr(t, "rotate a revoked token", s.RotateRefreshToken(ctx, child.ID, at(3*time.Hour), again), store.ErrConflict)
+		isErr(t, "rotate an unknown token", s.RotateRefreshToken(ctx, id(99), at(3*time.Hour), again), store.ErrConflict)
+		_, err = s.GetRefreshTokenByHash(ctx, again.Hash)
+		isErr(t, "child of refused rotations", err, store.ErrNotFound)
+		// A child that cannot be inserted leaves the parent unused.
+		fresh := token(23, 1, 0, "f2", t0)
+		ok(t, s.CreateRefreshToken(ctx, fresh))
+		dup := token(24, 1, 0, "f2", t0)
+		dup.Hash = parent.Hash
+		isErr(t, "child with a taken hash", s.RotateRefreshToken(ctx, fresh.ID, at(time.Hour), dup), store.ErrConflict)
+		got, err = s.GetRefreshTokenByHash(ctx, fresh.Hash)
+		ok(t, err)
+		if got.UsedAt != nil {
+			t.Fatal("a failed rotation marked its parent used")
+		}
+		// Inside a transaction, too.
+		tx := token(25, 1, 0, "f2", at(time.Hour))
+		ok(t, s.InTx(ctx, func(x store.Tx) error { return x.RotateRefreshToken(ctx, fresh.ID, at(time.Hour), tx) }))
+		_, err = s.GetRefreshTokenByHash(ctx, tx.Hash)
+		ok(t, err)
+	})
+
+	t.Run("RotateConcurrently", func(t *testing.T) {
+		s := newStore(t)
+		withUsers(t, s, 1)
+		ok(t, s.CreateRefreshToken(ctx, token(20, 1, 0, "f1", t0)))
+		var wins, conflicts atomic.Int32
+		parallel(t, 16, 1, func(w, _ int) error {
+			err := s.RotateRefreshToken(ctx, id(20), at(time.Second), token(100+w, 1, 0, "f1", at(time.Second)))
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, store.ErrConflict):
+				conflicts.Add(1)
+			default:
+				return err
+			}
+			return nil
+		})
+		if wins.Load() != 1 || conflicts.Load() != 15 {
+			t.Fatalf("%d wins and %d conflicts among 16 rotations of one token", wins.Load(), conflicts.Load())
 		}
 	})
 
