@@ -104,7 +104,7 @@ var passwordCredentials = (&entity[store.PasswordCredential]{
 // clock. ErrConflict when the id or the appId is taken, or when another
 // application holds one of its identifierUris.
 func (t *txn) CreateApplication(ctx context.Context, a store.Application) error {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	return applications.create(ctx, t, a)
 }
 
@@ -131,7 +131,7 @@ func (t *txn) GetApplicationByIdentifierURI(ctx context.Context, uri string) (st
 // returns the application as stored. ErrConflict when the new appId, or
 // one of the new identifierUris, belongs to another application.
 func (t *txn) UpdateApplication(ctx context.Context, id string, fn func(store.Application) (store.Application, error)) (store.Application, error) {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	return applications.update(ctx, t, id, fn)
 }
 
@@ -139,7 +139,7 @@ func (t *txn) UpdateApplication(ctx context.Context, id string, fn func(store.Ap
 // CASCADE), its service principal and, through it, that principal's app
 // role assignments, memberships and role assignments.
 func (t *txn) DeleteApplication(ctx context.Context, id string) error {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	return t.write(ctx, func(q querier) error {
 		var appID string
 		err := q.QueryRowContext(ctx, "DELETE FROM applications WHERE id = $1 RETURNING app_id", id).Scan(&appID)
@@ -162,13 +162,13 @@ func (t *txn) ListApplications(ctx context.Context, q store.Query) (store.Page[s
 // ErrNotFound when the application does not exist, ErrConflict when it
 // already has a secret with this KeyID.
 func (t *txn) AddPasswordCredential(ctx context.Context, c store.PasswordCredential) error {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	return passwordCredentials.create(ctx, t, c)
 }
 
 // RemovePasswordCredential deletes one secret, or returns ErrNotFound.
 func (t *txn) RemovePasswordCredential(ctx context.Context, applicationID, keyID string) error {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	res, err := t.exec(ctx, "DELETE FROM password_credentials WHERE application_id = $1 AND key_id = $2", applicationID, keyID)
 	return affected("remove password credential", res, err)
 }
@@ -189,7 +189,7 @@ var clientSQL = "SELECT " + applications.sel + ", pc.key_id, pc.display_name, pc
 
 // GetClientByAppID returns the application with this client id, its
 // secrets by start time and its service principal's id, or ErrNotFound. At
-// the Store level it is served from the client cache (clientcache.go), and
+// the Store level it is served from the lookup cache (lookupcache.go), and
 // the Client returned must not be modified.
 func (t *txn) GetClientByAppID(ctx context.Context, appID string) (store.Client, error) {
 	return t.cachedClient(ctx, appID)

@@ -160,13 +160,13 @@ func (s *Store) InsertSessionsAndTokens(ctx context.Context, userIDs []string, a
 	})
 }
 
-// ClientCacheUsable reports whether the client cache serves reads (in
+// LookupCacheUsable reports whether the lookup cache serves reads (in
 // PostgreSQL: whether its listener is listening).
-func (s *Store) ClientCacheUsable() bool { return s.clients.usable.Load() }
+func (s *Store) LookupCacheUsable() bool { return s.lookups.usable.Load() }
 
-// ClientCacheEntries counts the cached clients and app role lists.
-func (s *Store) ClientCacheEntries() int {
-	s.clients.mu.RLock()
-	defer s.clients.mu.RUnlock()
-	return len(s.clients.clients) + len(s.clients.roles)
+// LookupCacheEntries counts the cached clients and app role lists.
+func (s *Store) LookupCacheEntries() int {
+	s.lookups.mu.RLock()
+	defer s.lookups.mu.RUnlock()
+	return len(s.lookups.clients) + len(s.lookups.roles)
 }

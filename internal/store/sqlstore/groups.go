@@ -52,6 +52,7 @@ var groups = (&entity[store.Group]{
 // CreateGroup inserts g. A zero CreatedDateTime is set to the store's
 // clock. ErrConflict when the id is taken.
 func (t *txn) CreateGroup(ctx context.Context, g store.Group) error {
+	defer t.lookupsChanged()
 	return groups.create(ctx, t, g)
 }
 
@@ -63,12 +64,14 @@ func (t *txn) GetGroup(ctx context.Context, id string) (store.Group, error) {
 // UpdateGroup is the atomic read-modify-write of a group; it returns the
 // group as stored.
 func (t *txn) UpdateGroup(ctx context.Context, id string, fn func(store.Group) (store.Group, error)) (store.Group, error) {
+	defer t.lookupsChanged()
 	return groups.update(ctx, t, id, fn)
 }
 
 // DeleteGroup removes the group; memberships in and of it and role
 // assignments to it go with it (ON DELETE CASCADE).
 func (t *txn) DeleteGroup(ctx context.Context, id string) error {
+	defer t.lookupsChanged()
 	return groups.delete(ctx, t, id)
 }
 

@@ -20,6 +20,7 @@ import (
 // the group or the member does not exist (or is not of that kind);
 // ErrConflict when it is already a direct member. Cycles are not checked.
 func (t *txn) AddMember(ctx context.Context, groupID, memberID string, kind store.ObjectKind) error {
+	defer t.lookupsChanged()
 	refs, err := kindRefs(memberID, kind)
 	if err != nil {
 		return fmt.Errorf("sqlstore: add member: %w", err)
@@ -34,6 +35,7 @@ func (t *txn) AddMember(ctx context.Context, groupID, memberID string, kind stor
 
 // RemoveMember removes a direct membership, or returns ErrNotFound.
 func (t *txn) RemoveMember(ctx context.Context, groupID, memberID string) error {
+	defer t.lookupsChanged()
 	res, err := t.exec(ctx, "DELETE FROM group_members WHERE group_id = $1 AND member_id = $2", groupID, memberID)
 	return affected("remove member", res, err)
 }

@@ -24,9 +24,10 @@ import (
 //     and broadcasts once after every (re)connect, since notifications sent
 //     meanwhile are gone.
 //
-// The same connection LISTENs on the client cache's channel, which
-// triggers notify when applications, secrets, service principals or app
-// role assignments change (clientcache.go).
+// The same connection LISTENs on the lookup cache's channel, which
+// triggers notify when applications, secrets, service principals, app role
+// assignments, directory role assignments, groups or group memberships
+// change (lookupcache.go).
 //
 // PostgreSQL serializes the commits of notifying transactions (a brief
 // lock at commit); outbox appenders are serialized anyway (outbox.go) and
@@ -158,22 +159,22 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) (listening 
 		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	listen := "LISTEN " + pgx.Identifier{s.clientsChannel}.Sanitize() + "; LISTEN " + pgx.Identifier{s.channel}.Sanitize()
+	listen := "LISTEN " + pgx.Identifier{s.lookupsChannel}.Sanitize() + "; LISTEN " + pgx.Identifier{s.channel}.Sanitize()
 	if _, err := conn.Exec(ctx, listen); err != nil {
 		return false, err
 	}
-	// The client cache is usable only while changes can reach it
-	// (clientcache.go); what changed while not listening is dropped.
-	s.clients.setUsable(true)
-	defer s.clients.setUsable(false)
+	// The lookup cache is usable only while changes can reach it
+	// (lookupcache.go); what changed while not listening is dropped.
+	s.lookups.setUsable(true)
+	defer s.lookups.setUsable(false)
 	s.hub.broadcast() // whatever was notified while not listening
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return true, err
 		}
-		if n.Channel == s.clientsChannel {
-			s.clients.invalidate()
+		if n.Channel == s.lookupsChannel {
+			s.lookups.invalidate()
 			continue
 		}
 		s.hub.broadcast()

@@ -44,15 +44,15 @@ type Store struct {
 
 	attempts int // runs of a transaction that keeps hitting errRetry
 
-	// clients caches client lookups (clientcache.go).
-	clients *clientCache
+	// lookups caches what token requests read (lookupcache.go).
+	lookups *lookupCache
 
 	// Outbox wake-ups (notify.go).
 	hub     outboxHub
 	poll    time.Duration
 	channel string // PostgreSQL notification channel
-	// clientsChannel is PostgreSQL's client cache notification channel.
-	clientsChannel string
+	// lookupsChannel is PostgreSQL's lookup cache notification channel.
+	lookupsChannel string
 	outboxLock     int64  // PostgreSQL advisory lock key of outbox appenders
 	stopListener   func() // ends the PostgreSQL listener; nil until started
 	listenerDone   sync.WaitGroup
@@ -183,19 +183,19 @@ func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Stor
 		s.rstmts, s.wstmts = newStmtCache(s.rdb), newStmtCache(s.wdb)
 		s.batch = newBatcher(s.wdb, s.wstmts)
 		// One process owns the file: its own writes are all the changes.
-		s.clients = newClientCache(cfg.now, true)
+		s.lookups = newLookupCache(cfg.now, true)
 	} else {
 		var schema sql.NullString
-		// The client cache's channel, as migration 00007's triggers name it.
-		err := s.wdb.QueryRowContext(ctx, "SELECT current_schema(), 'vigil_clients_' || substr(md5(current_schema()), 1, 16)").
-			Scan(&schema, &s.clientsChannel)
+		// The lookup cache's channel, as migration 00007's triggers name it.
+		err := s.wdb.QueryRowContext(ctx, "SELECT current_schema(), 'vigil_lookups_' || substr(md5(current_schema()), 1, 16)").
+			Scan(&schema, &s.lookupsChannel)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("sqlstore: current schema: %w", err)
 		}
 		s.channel, s.outboxLock = outboxChannel(schema.String)
-		// Off until the listener LISTENs on clientsChannel.
-		s.clients = newClientCache(cfg.now, false)
+		// Off until the listener LISTENs on lookupsChannel.
+		s.lookups = newLookupCache(cfg.now, false)
 	}
 	return s, nil
 }

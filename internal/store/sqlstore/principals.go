@@ -56,7 +56,7 @@ var appRoleAssignments = (&entity[store.AppRoleAssignment]{
 // store's clock. ErrConflict when the id is taken or the appId already has
 // a principal.
 func (t *txn) CreateServicePrincipal(ctx context.Context, p store.ServicePrincipal) error {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	return servicePrincipals.create(ctx, t, p)
 }
 
@@ -79,7 +79,7 @@ func (t *txn) ListServicePrincipals(ctx context.Context, q store.Query) (store.P
 // granted), memberships and role assignments go with it (ON DELETE
 // CASCADE). ErrNotFound if absent.
 func (t *txn) DeleteServicePrincipal(ctx context.Context, id string) error {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	return servicePrincipals.delete(ctx, t, id)
 }
 
@@ -88,13 +88,13 @@ func (t *txn) DeleteServicePrincipal(ctx context.Context, id string) error {
 // role of this resource (or the id is taken); ErrNotFound when the principal
 // or the resource does not exist.
 func (t *txn) CreateAppRoleAssignment(ctx context.Context, a store.AppRoleAssignment) error {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	return appRoleAssignments.create(ctx, t, a)
 }
 
 // DeleteAppRoleAssignment removes one, or returns ErrNotFound.
 func (t *txn) DeleteAppRoleAssignment(ctx context.Context, id string) error {
-	defer t.clientsChanged()
+	defer t.lookupsChanged()
 	return appRoleAssignments.delete(ctx, t, id)
 }
 

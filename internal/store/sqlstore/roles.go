@@ -54,6 +54,7 @@ var roleAssignments = (&entity[store.RoleAssignment]{
 // the scope (or the id is taken); ErrNotFound when no principal of
 // a.PrincipalKind has a.PrincipalID.
 func (t *txn) CreateRoleAssignment(ctx context.Context, a store.RoleAssignment) error {
+	defer t.lookupsChanged()
 	if _, err := kindRefs(a.PrincipalID, a.PrincipalKind); err != nil {
 		return fmt.Errorf("sqlstore: create role assignment: %w", err)
 	}
@@ -67,6 +68,7 @@ func (t *txn) GetRoleAssignment(ctx context.Context, id string) (store.RoleAssig
 
 // DeleteRoleAssignment removes one, or returns ErrNotFound.
 func (t *txn) DeleteRoleAssignment(ctx context.Context, id string) error {
+	defer t.lookupsChanged()
 	return roleAssignments.delete(ctx, t, id)
 }
 
@@ -84,6 +86,10 @@ func (t *txn) ListRoleAssignments(ctx context.Context, principalID, roleDefiniti
 // role-assignable groups; nesting is followed anyway). An unknown id holds
 // no roles.
 func (t *txn) EffectiveRoleIDs(ctx context.Context, userID string) ([]string, error) {
+	return t.cachedDirectoryRoles(ctx, userID)
+}
+
+func (t *txn) effectiveRoleIDs(ctx context.Context, userID string) ([]string, error) {
 	const q = `WITH RECURSIVE anc(id) AS (
 		SELECT group_id FROM group_members WHERE member_id = $1
 		UNION

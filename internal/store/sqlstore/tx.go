@@ -30,9 +30,9 @@ type txn struct {
 	// holds the PostgreSQL outbox lock, has sent the notification, and
 	// broadcasts in-process after it commits (outbox.go, notify.go).
 	appended bool
-	// touchedClients is set once the transaction has written to the
-	// tables the client cache reads (clientcache.go).
-	touchedClients bool
+	// touchedLookups is set once the transaction has written to the
+	// tables the lookup cache reads (lookupcache.go).
+	touchedLookups bool
 }
 
 // rq is where reads go.
@@ -92,12 +92,12 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	err := s.transact(ctx, s.d.inTx, func(q querier) error {
 		last = &txn{s: s, tx: q}
 		err := fn(last)
-		touched = touched || last.touchedClients
+		touched = touched || last.touchedLookups
 		return err
 	})
 	if touched {
 		// Committed or not: a spurious invalidation costs a few reads.
-		s.clients.invalidate()
+		s.lookups.invalidate()
 	}
 	if err == nil && last.appended {
 		s.hub.broadcast()

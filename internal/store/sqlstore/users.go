@@ -92,6 +92,7 @@ func (t *txn) UpdateUser(ctx context.Context, id string, fn func(store.User) (st
 // DeleteUser removes the user; its memberships and role assignments go with
 // it (ON DELETE CASCADE).
 func (t *txn) DeleteUser(ctx context.Context, id string) error {
+	defer t.lookupsChanged()
 	return users.delete(ctx, t, id)
 }
 

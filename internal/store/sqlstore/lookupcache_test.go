@@ -21,7 +21,37 @@ const (
 	ccRole  = "0000000c-0000-4000-8000-000000000006"
 	ccGrant = "0000000c-0000-4000-8000-000000000007"
 	ccKey   = "0000000c-0000-4000-8000-000000000008"
+	ccUser  = "0000000c-0000-4000-8000-000000000009"
+	ccGroup = "0000000c-0000-4000-8000-000000000010"
+	ccAdmin = "0000000c-0000-4000-8000-000000000011" // a role template id
+	ccHelp  = "0000000c-0000-4000-8000-000000000012"
+	ccRA1   = "0000000c-0000-4000-8000-000000000013"
+	ccRA2   = "0000000c-0000-4000-8000-000000000014"
 )
+
+// roleFixture is a user holding one directory role directly and one
+// through a role-assignable group.
+func roleFixture(t *testing.T, s *sqlstore.Store) {
+	t.Helper()
+	must(t, s.CreateUser(ctx, store.User{ID: ccUser, UserPrincipalName: "cached@example.com", DisplayName: "cached", AccountEnabled: true}))
+	must(t, s.CreateGroup(ctx, store.Group{ID: ccGroup, DisplayName: "admins", MailNickname: "admins", SecurityEnabled: true, IsAssignableToRole: true}))
+	must(t, s.AddMember(ctx, ccGroup, ccUser, store.KindUser))
+	must(t, s.CreateRoleAssignment(ctx, store.RoleAssignment{ID: ccRA1, PrincipalID: ccUser, PrincipalKind: store.KindUser, RoleDefinitionID: ccHelp, DirectoryScopeID: "/"}))
+	must(t, s.CreateRoleAssignment(ctx, store.RoleAssignment{ID: ccRA2, PrincipalID: ccGroup, PrincipalKind: store.KindGroup, RoleDefinitionID: ccAdmin, DirectoryScopeID: "/"}))
+}
+
+// dirRoles reads the user's directory roles twice (the second from the
+// cache when it is on).
+func dirRoles(t *testing.T, s *sqlstore.Store) []string {
+	t.Helper()
+	var got []string
+	for range 2 {
+		r, err := s.EffectiveRoleIDs(ctx, ccUser)
+		must(t, err)
+		got = r
+	}
+	return got
+}
 
 // clientFixture is a client with one secret and one app role on a
 // resource.
@@ -56,10 +86,10 @@ func clientState(t *testing.T, s *sqlstore.Store) (secrets int, sp string, roles
 	return len(c.Secrets), c.ServicePrincipalID, roles
 }
 
-// TestClientCacheServesCommittedChanges: a change made through the store
+// TestLookupCacheServesCommittedChanges: a change made through the store
 // (at the Store level or in InTx) is read back at once, from a warm cache;
 // a rolled-back change is not.
-func TestClientCacheServesCommittedChanges(t *testing.T) {
+func TestLookupCacheServesCommittedChanges(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
 		clientFixture(t, s)
 		waitUsable(t, s)
@@ -68,8 +98,8 @@ func TestClientCacheServesCommittedChanges(t *testing.T) {
 				t.Fatalf("fixture: %d secrets, principal %q, roles %v", n, sp, roles)
 			}
 		}
-		if s.ClientCacheEntries() != 2 {
-			t.Fatalf("cache holds %d entries after two reads, want 2", s.ClientCacheEntries())
+		if s.LookupCacheEntries() != 2 {
+			t.Fatalf("cache holds %d entries after two reads, want 2", s.LookupCacheEntries())
 		}
 
 		// Roll back a removal: nothing changes.
@@ -100,6 +130,30 @@ func TestClientCacheServesCommittedChanges(t *testing.T) {
 		if n, _, _ := clientState(t, s); n != -1 {
 			t.Fatal("deleted application still served")
 		}
+
+		// Directory roles: direct and through a group.
+		roleFixture(t, s)
+		want := []string{ccAdmin, ccHelp}
+		slices.Sort(want)
+		if got := dirRoles(t, s); !slices.Equal(got, want) {
+			t.Fatalf("roles %v, want %v", got, want)
+		}
+		must(t, s.RemoveMember(ctx, ccGroup, ccUser))
+		if got := dirRoles(t, s); !slices.Equal(got, []string{ccHelp}) {
+			t.Fatalf("roles after leaving the group %v, want only the direct one", got)
+		}
+		must(t, s.AddMember(ctx, ccGroup, ccUser, store.KindUser))
+		if got := dirRoles(t, s); !slices.Equal(got, want) {
+			t.Fatalf("roles after joining again %v, want %v", got, want)
+		}
+		must(t, s.InTx(ctx, func(tx store.Tx) error { return tx.DeleteRoleAssignment(ctx, ccRA1) }))
+		if got := dirRoles(t, s); !slices.Equal(got, []string{ccAdmin}) {
+			t.Fatalf("roles after the direct assignment went %v", got)
+		}
+		must(t, s.DeleteGroup(ctx, ccGroup))
+		if got := dirRoles(t, s); len(got) != 0 {
+			t.Fatalf("roles after the group was deleted %v", got)
+		}
 	})
 }
 
@@ -108,20 +162,20 @@ func TestClientCacheServesCommittedChanges(t *testing.T) {
 func waitUsable(t *testing.T, s *sqlstore.Store) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !s.ClientCacheUsable() {
+	for !s.LookupCacheUsable() {
 		if time.Now().After(deadline) {
-			t.Fatal("the client cache never became usable")
+			t.Fatal("the lookup cache never became usable")
 		}
 		_, _ = s.GetClientByAppID(ctx, ccAppID)
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-// TestClientCacheAcrossNodes: in PostgreSQL a change made by another node,
+// TestLookupCacheAcrossNodes: in PostgreSQL a change made by another node,
 // or by SQL outside Vigil, reaches a node's warm cache through the
 // triggers' notifications; after the listener's connection is killed the
 // cache is off until it listens again.
-func TestClientCacheAcrossNodes(t *testing.T) {
+func TestLookupCacheAcrossNodes(t *testing.T) {
 	dsn := sqltest.PostgresDSN(t)
 	open := func() *sqlstore.Store {
 		s, err := sqlstore.Open(ctx, dsn, quiet, sqlstore.WithMaxOpenConns(4))
@@ -164,8 +218,18 @@ func TestClientCacheAcrossNodes(t *testing.T) {
 		WHERE application_name = 'vigil-outbox-listener' AND query LIKE '%' || $1 || '%'`, b.OutboxChannel()).Scan(&pid))
 	_, err = admin.ExecContext(ctx, "SELECT pg_terminate_backend($1)", pid)
 	must(t, err)
-	eventually("listener state", func() bool { return !b.ClientCacheUsable() })
+	eventually("listener state", func() bool { return !b.LookupCacheUsable() })
 	waitUsable(t, b)
 	must(t, a.DeleteApplication(ctx, ccApp))
 	eventually("application", func() bool { n, _, _ := clientState(t, b); return n == -1 })
+
+	// Directory roles: a membership removed on a, then a user deleted by
+	// SQL (the cascade removes the direct assignment).
+	roleFixture(t, a)
+	dirRoles(t, b)
+	must(t, a.RemoveMember(ctx, ccGroup, ccUser))
+	eventually("group membership", func() bool { return slices.Equal(dirRoles(t, b), []string{ccHelp}) })
+	_, err = admin.ExecContext(ctx, "DELETE FROM users WHERE id = $1", ccUser)
+	must(t, err)
+	eventually("deleted user's roles", func() bool { return len(dirRoles(t, b)) == 0 })
 }

@@ -10,20 +10,25 @@ import (
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
-// The client cache. Every token request authenticates its client and every
-// client_credentials grant reads the client's app roles, so those reads
-// (GetClientByAppID, AppRoleIDsOnResource) are served from memory at the
-// Store level. A change is never served stale once it is acknowledged:
+// The lookup cache. Every token request authenticates its client, every
+// client_credentials grant reads the client's app roles, and every
+// delegated token carries its user's directory roles (wids), so those reads
+// (GetClientByAppID, AppRoleIDsOnResource, EffectiveRoleIDs) are served
+// from memory at the Store level. A change is never served stale once it
+// is acknowledged:
 //
 //   - the cache has a generation; an entry counts only while the generation
 //     it was read under is current, and a reader takes the generation
 //     before it reads the database, so a read that raced a change is never
 //     kept;
-//   - in this process, every write to applications, password credentials,
-//     service principals or app role assignments moves the generation after
-//     it commits (at the Store level before the write method returns; in
-//     InTx before InTx returns), so the writer's caller, and any request
-//     that starts after it was answered, reads the change;
+//   - in this process, every write to the tables those reads depend on
+//     (applications, password credentials, service principals, app role
+//     assignments, directory role assignments, groups, group members, and
+//     users, whose deletion cascades into memberships and assignments)
+//     moves the generation after it commits (at the Store level before the
+//     write method returns; in InTx before InTx returns), so the writer's
+//     caller, and any request that starts after it was answered, reads the
+//     change;
 //   - in PostgreSQL, other nodes' changes (and cascades, and direct SQL)
 //     reach this node through triggers on those tables that notify a
 //     channel named after the schema at commit (migration 00007); the
@@ -32,25 +37,28 @@ import (
 //     until the next LISTEN succeeds every read goes to the database.
 //     Another node's change is therefore visible here within the
 //     notification's delivery (a millisecond or so on one network);
-//   - entries also expire after clientCacheTTL, and the cache holds at most
-//     clientCacheMax entries of each kind (it is emptied when full), so an
-//     unknown client_id is never cached and cannot grow it.
+//   - entries also expire after lookupCacheTTL, and the cache holds at most
+//     lookupCacheMax entries of each kind (it is emptied when full); a
+//     lookup that finds nothing is never cached, so unknown client ids
+//     cannot grow it.
 //
-// Reads inside a transaction (InTx) always go to the database.
+// Any change drops every entry: such changes are rare next to token
+// requests. Reads inside a transaction (InTx) always go to the database.
 
 const (
-	clientCacheTTL = time.Minute
-	clientCacheMax = 10_000
+	lookupCacheTTL = time.Minute
+	lookupCacheMax = 10_000
 )
 
-type clientCache struct {
+type lookupCache struct {
 	gen    atomic.Uint64
 	usable atomic.Bool // SQLite: always; PostgreSQL: while the listener listens
 	now    func() time.Time
 
-	mu      sync.RWMutex
-	clients map[string]cached[store.Client]
-	roles   map[[2]string]cached[[]string]
+	mu       sync.RWMutex
+	clients  map[string]cached[store.Client]
+	roles    map[[2]string]cached[[]string] // app roles: principal, resource appId
+	dirRoles map[string]cached[[]string]    // directory roles: user id
 }
 
 type cached[T any] struct {
@@ -61,48 +69,50 @@ type cached[T any] struct {
 
 // invalidate moves the generation, so nothing read before counts, and
 // drops the entries.
-func (c *clientCache) invalidate() {
+func (c *lookupCache) invalidate() {
 	c.gen.Add(1)
 	c.mu.Lock()
 	clear(c.clients)
 	clear(c.roles)
+	clear(c.dirRoles)
 	c.mu.Unlock()
 }
 
 // setUsable turns the cache on or off; either way nothing read before
 // counts.
-func (c *clientCache) setUsable(on bool) {
+func (c *lookupCache) setUsable(on bool) {
 	c.usable.Store(on)
 	c.invalidate()
 }
 
-// newClientCache returns an empty cache, usable at once or not.
-func newClientCache(now func() time.Time, usable bool) *clientCache {
-	c := &clientCache{now: now, clients: map[string]cached[store.Client]{}, roles: map[[2]string]cached[[]string]{}}
+// newLookupCache returns an empty cache, usable at once or not.
+func newLookupCache(now func() time.Time, usable bool) *lookupCache {
+	c := &lookupCache{now: now, clients: map[string]cached[store.Client]{}, roles: map[[2]string]cached[[]string]{},
+		dirRoles: map[string]cached[[]string]{}}
 	c.usable.Store(usable)
 	return c
 }
 
 // lookup and keep take the map itself: the maps are made once and only
 // cleared, never replaced.
-func lookup[K comparable, T any](c *clientCache, m map[K]cached[T], k K, gen uint64) (T, bool) {
+func lookup[K comparable, T any](c *lookupCache, m map[K]cached[T], k K, gen uint64) (T, bool) {
 	c.mu.RLock()
 	e, ok := m[k]
 	c.mu.RUnlock()
-	if !ok || e.gen != gen || c.now().Sub(e.at) >= clientCacheTTL {
+	if !ok || e.gen != gen || c.now().Sub(e.at) >= lookupCacheTTL {
 		var zero T
 		return zero, false
 	}
 	return e.v, true
 }
 
-func keep[K comparable, T any](c *clientCache, m map[K]cached[T], k K, gen uint64, v T) {
+func keep[K comparable, T any](c *lookupCache, m map[K]cached[T], k K, gen uint64, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() != gen {
 		return // changed while reading
 	}
-	if len(m) >= clientCacheMax {
+	if len(m) >= lookupCacheMax {
 		clear(m)
 	}
 	m[k] = cached[T]{gen: gen, at: c.now(), v: v}
@@ -111,7 +121,7 @@ func keep[K comparable, T any](c *clientCache, m map[K]cached[T], k K, gen uint6
 // cachedClient serves GetClientByAppID at the Store level. The returned
 // Client is shared with the cache: callers must not modify its slices.
 func (t *txn) cachedClient(ctx context.Context, appID string) (store.Client, error) {
-	c := t.s.clients
+	c := t.s.lookups
 	if t.tx != nil || !c.on(t.s) {
 		return t.getClient(ctx, appID)
 	}
@@ -129,7 +139,7 @@ func (t *txn) cachedClient(ctx context.Context, appID string) (store.Client, err
 // cachedAppRoles serves AppRoleIDsOnResource at the Store level; a copy is
 // returned.
 func (t *txn) cachedAppRoles(ctx context.Context, principalID, resourceAppID string) ([]string, error) {
-	c := t.s.clients
+	c := t.s.lookups
 	if t.tx != nil || !c.on(t.s) {
 		return t.appRoleIDs(ctx, principalID, resourceAppID)
 	}
@@ -144,9 +154,27 @@ func (t *txn) cachedAppRoles(ctx context.Context, principalID, resourceAppID str
 	return v, err
 }
 
+// cachedDirectoryRoles serves EffectiveRoleIDs at the Store level; a copy
+// is returned.
+func (t *txn) cachedDirectoryRoles(ctx context.Context, userID string) ([]string, error) {
+	c := t.s.lookups
+	if t.tx != nil || !c.on(t.s) {
+		return t.effectiveRoleIDs(ctx, userID)
+	}
+	gen := c.gen.Load()
+	if v, ok := lookup(c, c.dirRoles, userID, gen); ok {
+		return slices.Clone(v), nil
+	}
+	v, err := t.effectiveRoleIDs(ctx, userID)
+	if err == nil {
+		keep(c, c.dirRoles, userID, gen, slices.Clone(v))
+	}
+	return v, err
+}
+
 // on reports whether the cache may be used, starting the PostgreSQL
 // listener (which turns it on) if nothing has yet.
-func (c *clientCache) on(s *Store) bool {
+func (c *lookupCache) on(s *Store) bool {
 	if c.usable.Load() {
 		return true
 	}
@@ -156,14 +184,14 @@ func (c *clientCache) on(s *Store) bool {
 	return false
 }
 
-// clientsChanged records a write to the tables the client cache reads: at
+// lookupsChanged records a write to the tables the lookup cache reads: at
 // the Store level the write has committed when this runs (deferred by the
 // write method), so the cache is invalidated now; inside InTx, InTx
 // invalidates it after the commit.
-func (t *txn) clientsChanged() {
+func (t *txn) lookupsChanged() {
 	if t.tx == nil {
-		t.s.clients.invalidate()
+		t.s.lookups.invalidate()
 		return
 	}
-	t.touchedClients = true
+	t.touchedLookups = true
 }
