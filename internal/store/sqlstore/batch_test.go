@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -166,5 +167,58 @@ func TestBatchAbortFailsEveryone(t *testing.T) {
 	// The store recovers.
 	if err := s.PutMeta(bg, "after", []byte("x")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBatchRunsEachWriterOnce: a batch whose writers all succeed runs each
+// of them once (no savepoints); when one fails, the others run again, each
+// in a savepoint, and still commit exactly once.
+func TestBatchRunsEachWriterOnce(t *testing.T) {
+	s := testStore(t)
+	bg := context.Background()
+	for _, failing := range []bool{false, true} {
+		runs := make([]int, 4) // written by the writer goroutine only
+		release, wait := queueBehind(t, s)
+		var outs []<-chan outcome
+		for i := range runs {
+			key := fmt.Sprintf("once-%v-%d", failing, i)
+			outs = append(outs, enqueue(s, bg, key, func(tx store.Tx) error {
+				runs[i]++
+				if err := tx.PutMeta(bg, key, []byte{byte(runs[i])}); err != nil {
+					return err
+				}
+				if failing && i == 2 {
+					return errors.New("fails")
+				}
+				return nil
+			}))
+			waitQueued(t, s, i+1)
+		}
+		close(release)
+		wait()
+		for i, o := range outs {
+			r := <-o
+			if (r.err != nil) != (failing && i == 2) {
+				t.Fatalf("failing=%v: writer %d returned %v", failing, i, r.err)
+			}
+		}
+		for i, n := range runs {
+			want := 1
+			if failing && i <= 2 { // up to the failure, then again in savepoints
+				want = 2
+			}
+			if n != want {
+				t.Errorf("failing=%v: writer %d ran %d times, want %d", failing, i, n, want)
+			}
+			v, err := s.GetMeta(bg, fmt.Sprintf("once-%v-%d", failing, i))
+			switch {
+			case failing && i == 2:
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("the failed writer's write is visible: %v", err)
+				}
+			case err != nil || len(v) != 1 || int(v[0]) != n:
+				t.Errorf("failing=%v: writer %d's write = %v, %v (want its last run's)", failing, i, v, err)
+			}
+		}
 	}
 }

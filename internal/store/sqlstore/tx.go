@@ -80,8 +80,9 @@ func (t *txn) write(ctx context.Context, fn func(q querier) error) error {
 // WithMaxAttempts times with a short jittered pause, after a serialization
 // failure or deadlock, so fn must be safe to repeat. In SQLite
 // transactions never overlap (one write connection, BEGIN IMMEDIATE), so
-// they are serializable by construction and never retried; concurrent ones
-// share a group commit (see batch.go).
+// they are serializable by construction; concurrent ones share a group
+// commit (see batch.go), which runs fn again when another transaction of
+// its group fails.
 //
 // fn must do all its work through tx: calling the Store's own write methods
 // from inside fn deadlocks in SQLite (they wait for the transaction fn is
