@@ -13,7 +13,9 @@ import (
 // The lookup cache. Every token request authenticates its client, every
 // client_credentials grant reads the client's app roles, and every
 // delegated token carries its user's directory roles (wids), so those reads
-// (GetClientByAppID, AppRoleIDsOnResource, EffectiveRoleIDs) are served
+// (GetClientByAppID, AppRoleIDsOnResource, EffectiveRoleIDs, and
+// GetServicePrincipal, which names the calling application in every audit
+// record an app-only token causes) are served
 // from memory at the Store level. A change is never served stale once it
 // is acknowledged:
 //
@@ -59,6 +61,7 @@ type lookupCache struct {
 	clients  map[string]cached[store.Client]
 	roles    map[[2]string]cached[[]string] // app roles: principal, resource appId
 	dirRoles map[string]cached[[]string]    // directory roles: user id
+	sps      map[string]cached[store.ServicePrincipal]
 }
 
 type cached[T any] struct {
@@ -75,6 +78,7 @@ func (c *lookupCache) invalidate() {
 	clear(c.clients)
 	clear(c.roles)
 	clear(c.dirRoles)
+	clear(c.sps)
 	c.mu.Unlock()
 }
 
@@ -88,7 +92,7 @@ func (c *lookupCache) setUsable(on bool) {
 // newLookupCache returns an empty cache, usable at once or not.
 func newLookupCache(now func() time.Time, usable bool) *lookupCache {
 	c := &lookupCache{now: now, clients: map[string]cached[store.Client]{}, roles: map[[2]string]cached[[]string]{},
-		dirRoles: map[string]cached[[]string]{}}
+		dirRoles: map[string]cached[[]string]{}, sps: map[string]cached[store.ServicePrincipal]{}}
 	c.usable.Store(usable)
 	return c
 }
@@ -168,6 +172,23 @@ func (t *txn) cachedDirectoryRoles(ctx context.Context, userID string) ([]string
 	v, err := t.effectiveRoleIDs(ctx, userID)
 	if err == nil {
 		keep(c, c.dirRoles, userID, gen, slices.Clone(v))
+	}
+	return v, err
+}
+
+// cachedServicePrincipal serves GetServicePrincipal at the Store level.
+func (t *txn) cachedServicePrincipal(ctx context.Context, id string) (store.ServicePrincipal, error) {
+	c := t.s.lookups
+	if t.tx != nil || !c.on(t.s) {
+		return t.getServicePrincipal(ctx, id)
+	}
+	gen := c.gen.Load()
+	if v, ok := lookup(c, c.sps, id, gen); ok {
+		return v, nil
+	}
+	v, err := t.getServicePrincipal(ctx, id)
+	if err == nil {
+		keep(c, c.sps, id, gen, v)
 	}
 	return v, err
 }

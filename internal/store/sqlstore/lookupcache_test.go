@@ -121,11 +121,20 @@ func TestLookupCacheServesCommittedChanges(t *testing.T) {
 			t.Fatalf("after InTx removed the secret: %d secrets, want 0", n)
 		}
 		// At the Store level.
+		for range 2 {
+			if _, err := s.GetServicePrincipal(ctx, ccRes); err != nil {
+				t.Fatal(err)
+			}
+		}
 		must(t, s.DeleteAppRoleAssignment(ctx, ccGrant))
 		if _, _, roles := clientState(t, s); len(roles) != 0 {
 			t.Fatalf("after the grant was deleted: roles %v", roles)
 		}
 		clientState(t, s) // warm again
+		must(t, s.DeleteServicePrincipal(ctx, ccRes))
+		if _, err := s.GetServicePrincipal(ctx, ccRes); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("deleted service principal still served: %v", err)
+		}
 		must(t, s.DeleteApplication(ctx, ccApp))
 		if n, _, _ := clientState(t, s); n != -1 {
 			t.Fatal("deleted application still served")

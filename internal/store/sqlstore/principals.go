@@ -62,6 +62,10 @@ func (t *txn) CreateServicePrincipal(ctx context.Context, p store.ServicePrincip
 
 // GetServicePrincipal returns one by object id, or ErrNotFound.
 func (t *txn) GetServicePrincipal(ctx context.Context, id string) (store.ServicePrincipal, error) {
+	return t.cachedServicePrincipal(ctx, id)
+}
+
+func (t *txn) getServicePrincipal(ctx context.Context, id string) (store.ServicePrincipal, error) {
 	return servicePrincipals.get(ctx, t.rq(), "sp.id = $1", id)
 }
 
