@@ -39,6 +39,10 @@ import (
 //     until the next LISTEN succeeds every read goes to the database.
 //     Another node's change is therefore visible here within the
 //     notification's delivery (a millisecond or so on one network);
+//   - SQLite's cache relies on one process owning the database file, which
+//     is how Vigil runs on SQLite (several nodes share PostgreSQL). A
+//     second process writing the same file is not seen until entries
+//     expire;
 //   - entries also expire after lookupCacheTTL, and the cache holds at most
 //     lookupCacheMax entries of each kind (it is emptied when full); a
 //     lookup that finds nothing is never cached, so unknown client ids
@@ -48,7 +52,7 @@ import (
 // requests. Reads inside a transaction (InTx) always go to the database.
 
 const (
-	lookupCacheTTL = time.Minute
+	lookupCacheTTL = 10 * time.Second
 	lookupCacheMax = 10_000
 )
 
