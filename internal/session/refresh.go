@@ -342,8 +342,20 @@ func (s *Service) RevokeRefreshTokenValue(ctx context.Context, value, clientID s
 
 // RevokeFamily revokes every unrevoked refresh token of a family, e.g. when
 // an authorization code is replayed (RFC 6749 §4.1.2).
+//
+// It runs in a transaction (SERIALIZABLE in PostgreSQL), never as a
+// statement of its own: a rotation racing it inserts a child the
+// statement's snapshot would not see. In a transaction the revocation
+// either commits first (the rotation's compare-and-set then fails) or
+// finds the parent changed by the rotation and runs again, now seeing the
+// child.
 func (s *Service) RevokeFamily(ctx context.Context, familyID, reason string) error {
-	if _, err := s.Store.RevokeRefreshTokenFamily(ctx, familyID, s.now(), reason); err != nil {
+	now := s.now()
+	err := s.inTx(ctx, func(tx Tx) error {
+		_, err := tx.RevokeRefreshTokenFamily(ctx, familyID, now, reason)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("session: revoke family %s: %w", familyID, err)
 	}
 	return nil

@@ -306,3 +306,32 @@ func mustFilter(t testing.TB, s string) odata.Expr {
 	}
 	return e
 }
+
+// TestRevocationRacingRotation: a client that revokes its refresh token
+// (RFC 7009) while the same token is being rotated leaves no live token in
+// the family once both have returned, whichever wins.
+func TestRevocationRacingRotation(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		u := f.user(t)
+		sess := f.login(t, u, clientA)
+		for trial := range 40 {
+			v, rt := f.issue(t, u, sess, clientA)
+			var wg sync.WaitGroup
+			var rotErr, revErr error
+			start := make(chan struct{})
+			wg.Go(func() { <-start; _, rotErr = f.svc.Rotate(ctx, v, clientA, nil) })
+			wg.Go(func() { <-start; revErr = f.svc.RevokeRefreshTokenValue(ctx, v, clientA) })
+			close(start)
+			wg.Wait()
+			if revErr != nil {
+				t.Fatalf("trial %d: revoke: %v", trial, revErr)
+			}
+			if rotErr != nil && !errors.Is(rotErr, ErrTokenInvalid) {
+				t.Fatalf("trial %d: rotate: %v", trial, rotErr)
+			}
+			if left, err := f.st.RevokeRefreshTokenFamily(ctx, rt.FamilyID, f.clock.Now(), "check"); err != nil || left != 0 {
+				t.Fatalf("trial %d: %d tokens of the revoked family still live (rotation: %v; %v)", trial, left, rotErr, err)
+			}
+		}
+	})
+}
