@@ -335,3 +335,31 @@ func TestRevocationRacingRotation(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionEndRacingRotation: ending a session while one of its refresh
+// tokens is being rotated leaves no live token of the session.
+func TestSessionEndRacingRotation(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		u := f.user(t)
+		for trial := range 30 {
+			sess := f.login(t, u, clientA)
+			v, _ := f.issue(t, u, sess, clientA)
+			var wg sync.WaitGroup
+			var rotErr, endErr error
+			start := make(chan struct{})
+			wg.Go(func() { <-start; _, rotErr = f.svc.Rotate(ctx, v, clientA, nil) })
+			wg.Go(func() { <-start; endErr = f.svc.End(ctx, sess.ID, "test", Initiator{}) })
+			close(start)
+			wg.Wait()
+			if endErr != nil {
+				t.Fatalf("trial %d: end: %v", trial, endErr)
+			}
+			if rotErr != nil && !errors.Is(rotErr, ErrTokenInvalid) {
+				t.Fatalf("trial %d: rotate: %v", trial, rotErr)
+			}
+			if left, err := f.st.RevokeRefreshTokensOfSession(ctx, sess.ID, f.clock.Now(), "check"); err != nil || left != 0 {
+				t.Fatalf("trial %d: %d tokens of the ended session still live (rotation: %v; %v)", trial, left, rotErr, err)
+			}
+		}
+	})
+}
