@@ -137,12 +137,16 @@ func (t *txn) updateByIDs(ctx context.Context, op, stmt, col string, ids []strin
 		return 0, nil
 	}
 	d := t.s.d
-	query := fmt.Sprintf(stmt, d.inIDs(col, "$1"))
+	query, one := fmt.Sprintf(stmt, d.inIDs(col, "$1")), fmt.Sprintf(stmt, d.inIDsN(col, "$1", 1))
 	total := 0
 	err := t.write(ctx, func(q querier) error {
 		total = 0 // the write may run again after a serialization failure
 		return chunks(ids, func(chunk []string) error {
-			res, err := q.ExecContext(ctx, query, append([]any{d.idsArg(chunk)}, args...)...)
+			text := query
+			if len(chunk) == 1 {
+				text = one
+			}
+			res, err := q.ExecContext(ctx, text, append([]any{d.idsArgN(chunk)}, args...)...)
 			if err != nil {
 				return fmt.Errorf("sqlstore: %s: %w", op, err)
 			}

@@ -157,3 +157,20 @@ var postgresDialect = &dialect{
 		return errOther
 	},
 }
+
+// inIDsN is inIDs for a chunk of n ids: for one id, the plain equality
+// (cheaper than expanding a one-element array, and a text of its own).
+func (d *dialect) inIDsN(col, ph string, n int) string {
+	if n == 1 {
+		return col + " = " + ph
+	}
+	return d.inIDs(col, ph)
+}
+
+// idsArgN is the argument inIDsN(…, len(ids)) takes.
+func (d *dialect) idsArgN(ids []string) any {
+	if len(ids) == 1 {
+		return ids[0]
+	}
+	return d.idsArg(ids)
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -47,7 +48,11 @@ var revocations = (&entity[store.Revocation]{
 // clock. ErrConflict when the id is taken or, for a non-empty
 // IdempotencyKey, when (CreatedByID, IdempotencyKey) is.
 func (t *txn) CreateRevocation(ctx context.Context, r store.Revocation) error {
-	return revocations.create(ctx, t, r)
+	err := revocations.create(ctx, t, r)
+	if err == nil && t.tx != nil {
+		t.created = append(t.created, r.ID)
+	}
+	return err
 }
 
 // GetRevocation returns a job, or ErrNotFound.
@@ -135,12 +140,15 @@ func (t *txn) AddRevocationResults(ctx context.Context, rs ...store.RevocationRe
 	d := t.s.d
 	cols := revocationResults.cols
 	err := t.write(ctx, func(q querier) error {
-		var n int
-		if err := q.QueryRowContext(ctx, "SELECT count(*) FROM revocations WHERE "+d.inIDs("id", "$1"), d.idsArg(jobs)).Scan(&n); err != nil {
-			return err
-		}
-		if n != len(jobs) {
-			return fmt.Errorf("%w: unknown revocation among %q", store.ErrNotFound, jobs)
+		// Jobs created earlier in this transaction are known to exist.
+		if unknown := slices.DeleteFunc(slices.Clone(jobs), func(id string) bool { return slices.Contains(t.created, id) }); len(unknown) > 0 {
+			var n int
+			if err := q.QueryRowContext(ctx, "SELECT count(*) FROM revocations WHERE "+d.inIDs("id", "$1"), d.idsArg(unknown)).Scan(&n); err != nil {
+				return err
+			}
+			if n != len(unknown) {
+				return fmt.Errorf("%w: unknown revocation among %q", store.ErrNotFound, unknown)
+			}
 		}
 		return t.insertMany(ctx, q, "INSERT INTO revocation_results ("+joinCols(cols)+") VALUES ",
 			" ON CONFLICT (revocation_id, user_id) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, at = excluded.at",

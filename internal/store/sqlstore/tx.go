@@ -30,6 +30,9 @@ type txn struct {
 	// holds the PostgreSQL outbox lock, has sent the notification, and
 	// broadcasts in-process after it commits (outbox.go, notify.go).
 	appended bool
+	// created lists the revocations this transaction created, which
+	// AddRevocationResults need not look up.
+	created []string
 	// touchedLookups is set once the transaction has written to the
 	// tables the lookup cache reads (lookupcache.go).
 	touchedLookups bool

@@ -29,11 +29,16 @@ func (t *txn) AdvanceSignInSessionsValidFrom(ctx context.Context, userIDs []stri
 	if t.tx != nil {
 		lock = ""
 	}
-	pgUpdate := `UPDATE users SET ` + set + `
-		FROM (SELECT id AS old_id, sign_in_sessions_valid_from AS prev FROM users WHERE ` + d.inIDs("id", "$1") + lock + `) o
+	// The statements for a chunk of n ids (one id: plain equality).
+	pgUpdate := func(n int) string {
+		return `UPDATE users SET ` + set + `
+		FROM (SELECT id AS old_id, sign_in_sessions_valid_from AS prev FROM users WHERE ` + d.inIDsN("id", "$1", n) + lock + `) o
 		WHERE users.id = o.old_id RETURNING users.id, o.prev`
-	liteSelect := `SELECT id, sign_in_sessions_valid_from FROM users WHERE ` + d.inIDs("id", "$1")
-	liteUpdate := `UPDATE users SET ` + set + ` WHERE ` + d.inIDs("id", "$1")
+	}
+	liteSelect := func(n int) string {
+		return `SELECT id, sign_in_sessions_valid_from FROM users WHERE ` + d.inIDsN("id", "$1", n)
+	}
+	liteUpdate := func(n int) string { return `UPDATE users SET ` + set + ` WHERE ` + d.inIDsN("id", "$1", n) }
 
 	prev := make(map[string]time.Time, len(userIDs))
 	scanPrev := func(rows *sql.Rows) error {
@@ -48,14 +53,14 @@ func (t *txn) AdvanceSignInSessionsValidFrom(ctx context.Context, userIDs []stri
 	err := t.write(ctx, func(q querier) error {
 		clear(prev) // the write may run again after a serialization failure
 		return chunks(userIDs, func(chunk []string) error {
-			ids := d.idsArg(chunk)
+			ids, n := d.idsArgN(chunk), len(chunk)
 			if d == postgresDialect {
-				return queryEach(ctx, q, pgUpdate, []any{ids, d.timeVal(at), refreshTokensToo}, scanPrev)
+				return queryEach(ctx, q, pgUpdate(n), []any{ids, d.timeVal(at), refreshTokensToo}, scanPrev)
 			}
-			if err := queryEach(ctx, q, liteSelect, []any{ids}, scanPrev); err != nil {
+			if err := queryEach(ctx, q, liteSelect(n), []any{ids}, scanPrev); err != nil {
 				return err
 			}
-			_, err := q.ExecContext(ctx, liteUpdate, ids, d.timeVal(at), refreshTokensToo)
+			_, err := q.ExecContext(ctx, liteUpdate(n), ids, d.timeVal(at), refreshTokensToo)
 			return err
 		})
 	})
