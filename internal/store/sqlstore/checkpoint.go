@@ -19,7 +19,7 @@ import (
 // the checkpointer cannot keep up (readers holding old snapshots).
 
 const (
-	checkpointEvery    = 200 * time.Millisecond
+	checkpointEvery    = 50 * time.Millisecond
 	checkpointBackstop = 10000 // pages (40 MB of WAL at 4 KiB pages)
 )
 
