@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -45,8 +47,9 @@ import (
 //     expire;
 //   - entries also expire after lookupCacheTTL, and the cache holds at most
 //     lookupCacheMax entries of each kind (it is emptied when full); a
-//     lookup that finds nothing is never cached, so unknown client ids
-//     cannot grow it.
+//     client lookup that finds nothing is never cached, so unknown client
+//     ids cannot grow it (an absent service principal is: the Graph API
+//     asks for its callers by object id before appId).
 //
 // Any change drops every entry: such changes are rare next to token
 // requests. Reads inside a transaction (InTx) always go to the database.
@@ -65,7 +68,7 @@ type lookupCache struct {
 	clients  map[string]cached[store.Client]
 	roles    map[[2]string]cached[[]string] // app roles: principal, resource appId
 	dirRoles map[string]cached[[]string]    // directory roles: user id
-	sps      map[string]cached[store.ServicePrincipal]
+	sps      map[[2]string]cached[spResult] // by "id" or "appId"
 }
 
 type cached[T any] struct {
@@ -96,7 +99,7 @@ func (c *lookupCache) setUsable(on bool) {
 // newLookupCache returns an empty cache, usable at once or not.
 func newLookupCache(now func() time.Time, usable bool) *lookupCache {
 	c := &lookupCache{now: now, clients: map[string]cached[store.Client]{}, roles: map[[2]string]cached[[]string]{},
-		dirRoles: map[string]cached[[]string]{}, sps: map[string]cached[store.ServicePrincipal]{}}
+		dirRoles: map[string]cached[[]string]{}, sps: map[[2]string]cached[spResult]{}}
 	c.usable.Store(usable)
 	return c
 }
@@ -180,21 +183,43 @@ func (t *txn) cachedDirectoryRoles(ctx context.Context, userID string) ([]string
 	return v, err
 }
 
-// cachedServicePrincipal serves GetServicePrincipal at the Store level.
-func (t *txn) cachedServicePrincipal(ctx context.Context, id string) (store.ServicePrincipal, error) {
+// spResult is a cached service principal lookup; absent ones are cached
+// too (the Graph API looks a caller up by object id first, then by appId).
+type spResult struct {
+	sp    store.ServicePrincipal
+	found bool
+}
+
+// cachedServicePrincipal serves GetServicePrincipal (byAppID false) and
+// GetServicePrincipalByAppID (true) at the Store level.
+func (t *txn) cachedServicePrincipal(ctx context.Context, key string, byAppID bool) (store.ServicePrincipal, error) {
+	get := t.getServicePrincipal
+	if byAppID {
+		get = t.getServicePrincipalByAppID
+	}
 	c := t.s.lookups
 	if t.tx != nil || !c.on(t.s) {
-		return t.getServicePrincipal(ctx, id)
+		return get(ctx, key)
+	}
+	k := [2]string{"id", key}
+	if byAppID {
+		k[0] = "appId"
 	}
 	gen := c.gen.Load()
-	if v, ok := lookup(c, c.sps, id, gen); ok {
-		return v, nil
+	if v, ok := lookup(c, c.sps, k, gen); ok {
+		if !v.found {
+			return store.ServicePrincipal{}, fmt.Errorf("sqlstore: get service principal %s: %w", key, store.ErrNotFound)
+		}
+		return v.sp, nil
 	}
-	v, err := t.getServicePrincipal(ctx, id)
-	if err == nil {
-		keep(c, c.sps, id, gen, v)
+	sp, err := get(ctx, key)
+	switch {
+	case err == nil:
+		keep(c, c.sps, k, gen, spResult{sp, true})
+	case errors.Is(err, store.ErrNotFound):
+		keep(c, c.sps, k, gen, spResult{})
 	}
-	return v, err
+	return sp, err
 }
 
 // on reports whether the cache may be used, starting the PostgreSQL

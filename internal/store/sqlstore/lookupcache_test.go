@@ -91,8 +91,23 @@ func clientState(t *testing.T, s *sqlstore.Store) (secrets int, sp string, roles
 // a rolled-back change is not.
 func TestLookupCacheServesCommittedChanges(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
-		clientFixture(t, s)
 		waitUsable(t, s)
+		// Absent service principals are cached until one is created.
+		for range 2 {
+			if _, err := s.GetServicePrincipalByAppID(ctx, ccAppID); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("principal by appId before it exists: %v", err)
+			}
+			if _, err := s.GetServicePrincipal(ctx, ccSP); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("principal by id before it exists: %v", err)
+			}
+		}
+		clientFixture(t, s)
+		if sp, err := s.GetServicePrincipalByAppID(ctx, ccAppID); err != nil || sp.ID != ccSP {
+			t.Fatalf("principal by appId once created: %v %v", sp, err)
+		}
+		if sp, err := s.GetServicePrincipal(ctx, ccSP); err != nil || sp.AppID != ccAppID {
+			t.Fatalf("principal by id once created: %v %v", sp, err)
+		}
 		for range 2 { // the second read is served from the cache
 			if n, sp, roles := clientState(t, s); n != 1 || sp != ccSP || !slices.Equal(roles, []string{ccRole}) {
 				t.Fatalf("fixture: %d secrets, principal %q, roles %v", n, sp, roles)

@@ -62,7 +62,7 @@ func (t *txn) CreateServicePrincipal(ctx context.Context, p store.ServicePrincip
 
 // GetServicePrincipal returns one by object id, or ErrNotFound.
 func (t *txn) GetServicePrincipal(ctx context.Context, id string) (store.ServicePrincipal, error) {
-	return t.cachedServicePrincipal(ctx, id)
+	return t.cachedServicePrincipal(ctx, id, false)
 }
 
 func (t *txn) getServicePrincipal(ctx context.Context, id string) (store.ServicePrincipal, error) {
@@ -71,6 +71,10 @@ func (t *txn) getServicePrincipal(ctx context.Context, id string) (store.Service
 
 // GetServicePrincipalByAppID returns one by appId, or ErrNotFound.
 func (t *txn) GetServicePrincipalByAppID(ctx context.Context, appID string) (store.ServicePrincipal, error) {
+	return t.cachedServicePrincipal(ctx, appID, true)
+}
+
+func (t *txn) getServicePrincipalByAppID(ctx context.Context, appID string) (store.ServicePrincipal, error) {
 	return servicePrincipals.get(ctx, t.rq(), "sp.app_id = $1", appID)
 }
 
