@@ -118,10 +118,9 @@ func (s *Service) RotateRefreshToken(ctx context.Context, value, clientID string
 // families keep their shorter window, and a tightened policy applies at the
 // next rotation).
 //
-// Reading before the transaction keeps it to two writes, which matters on
-// PostgreSQL's SERIALIZABLE transactions: the common case is one
-// RotateRefreshToken (one statement in PostgreSQL), and only when that finds
-// the token used or revoked does a transaction read it again. A revocation that commits in
+// Reading before writing keeps the write to one RotateRefreshToken (one
+// statement in PostgreSQL), and only when that finds the token used or
+// revoked does a transaction read it again. A revocation that commits in
 // between is still caught: it revokes the token (the compare-and-set then
 // fails and the token is read again inside the transaction) or, if it
 // lands after the commit, it revokes the child too, or moves the user's
@@ -178,8 +177,10 @@ func (s *Service) Rotate(ctx context.Context, value, clientID string, check func
 		Resource: t.Resource, Capabilities: t.Capabilities, AuthTime: t.AuthTime,
 		CreatedAt: now, ExpiresAt: now.Add(min(t.ExpiresAt.Sub(t.CreatedAt), p.RefreshTokenInactivity)),
 	}
-	// The common case, one serializable transaction (a single statement in
-	// PostgreSQL): the token is still unused and unrevoked.
+	// The common case, one atomic write (a single statement in PostgreSQL):
+	// the token is still unused and unrevoked. Every revocation of refresh
+	// tokens here runs in a transaction, which this relies on (see
+	// store.RefreshTokens.RotateRefreshToken and RevokeFamily).
 	switch err := s.Store.RotateRefreshToken(ctx, t.ID, now, child); {
 	case err == nil:
 		used := now

@@ -105,10 +105,12 @@ type RefreshTokens interface {
 	// treats that as reuse — and ErrNotFound when absent.
 	MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time) error
 	// RotateRefreshToken is MarkRefreshTokenUsed(parentID, at) and
-	// CreateRefreshToken(child) as one serializable transaction (in
-	// PostgreSQL one statement: one round trip). It returns ErrConflict,
-	// having written nothing, when the parent is not an unused, unrevoked
-	// token (used, revoked or absent: the caller reads it again to tell).
+	// CreateRefreshToken(child), atomically (in PostgreSQL one statement:
+	// one round trip). It returns ErrConflict, having written nothing, when
+	// the parent is not an unused, unrevoked token (used, revoked or
+	// absent: the caller reads it again to tell). A revocation of refresh
+	// tokens racing it must run in InTx (see the PostgreSQL implementation):
+	// then either no child is written or the revocation revokes it.
 	RotateRefreshToken(ctx context.Context, parentID string, at time.Time, child RefreshToken) error
 	// RevokeRefreshToken revokes one token (RFC 7009); no error when it was
 	// already revoked (its first RevokedAt and reason stay); ErrNotFound

@@ -27,13 +27,9 @@ import (
 type Store struct {
 	txn // the Store-level view: no open transaction
 
-	d   *dialect
-	wdb *sql.DB // writes; in SQLite a single connection, so writers queue
-	rdb *sql.DB // reads; in PostgreSQL the same pool as wdb
-	// sdb is PostgreSQL's pool of connections whose transactions default
-	// to SERIALIZABLE: a single statement sent on it is a serializable
-	// transaction in one round trip (RotateRefreshToken). nil in SQLite.
-	sdb   *sql.DB
+	d     *dialect
+	wdb   *sql.DB  // writes; in SQLite a single connection, so writers queue
+	rdb   *sql.DB  // reads; in PostgreSQL the same pool as wdb
 	batch *batcher // SQLite's group commit (batch.go); nil in PostgreSQL
 	// SQLite's prepared statements (stmts.go) on the read and write pools;
 	// nil in PostgreSQL, where pgx caches them per connection.
@@ -150,20 +146,6 @@ func open(ctx context.Context, dsn string, version int64, opts ...Option) (*Stor
 		s.rdb = s.wdb
 		if err == nil {
 			s.hub.start = func() { s.startListener(cc) }
-			ser := cc.Copy()
-			if ser.RuntimeParams == nil {
-				ser.RuntimeParams = map[string]string{}
-			}
-			ser.RuntimeParams["default_transaction_isolation"] = "serializable"
-			s.sdb = stdlib.OpenDB(*ser)
-			conns := cfg.maxConns
-			if conns <= 0 {
-				conns = defaultPostgresConns()
-			}
-			s.sdb.SetMaxOpenConns(conns)
-			s.sdb.SetMaxIdleConns(conns)
-			s.sdb.SetConnMaxLifetime(30 * time.Minute)
-			s.sdb.SetConnMaxIdleTime(5 * time.Minute)
 		}
 	default:
 		return nil, fmt.Errorf("sqlstore: unsupported database URL scheme %q: want sqlite:// or postgres://", scheme)
@@ -350,9 +332,6 @@ func (s *Store) Close() error {
 	}
 	if s.rdb != s.wdb {
 		errs = append(errs, s.rdb.Close())
-	}
-	if s.sdb != nil {
-		errs = append(errs, s.sdb.Close())
 	}
 	errs = append(errs, s.wdb.Close())
 	if err := errors.Join(errs...); err != nil {

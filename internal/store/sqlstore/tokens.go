@@ -104,9 +104,19 @@ func (t *txn) MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time)
 }
 
 // rotateSQL is PostgreSQL's rotation: the compare-and-set and the child's
-// insert in one statement, run on the serializable pool (so it is a
-// SERIALIZABLE transaction of its own). The casts type the SELECT list as
-// the columns (an INSERT … SELECT does not infer them).
+// insert in one statement, one round trip. The casts type the SELECT list
+// as the columns (an INSERT … SELECT does not infer them).
+//
+// At the Store level it runs as a statement of its own, at READ
+// COMMITTED. That is enough because every revocation of refresh tokens
+// runs in a SERIALIZABLE transaction (InTx) that updates the parent too
+// (the parent is unrevoked: used tokens are revoked with their family,
+// session or user): if the revocation touches the parent first, the
+// compare-and-set, re-evaluated on the revoked row, fails and no child is
+// written; if the rotation commits first, the revocation either sees the
+// child in its snapshot or finds the parent changed since its snapshot
+// and fails with a serialization error, and InTx runs it again, now seeing
+// the child.
 var rotateSQL = `WITH used AS (
 	UPDATE refresh_tokens SET used_at = $17 WHERE id = $18 AND used_at IS NULL AND revoked_at IS NULL RETURNING id)
 	INSERT INTO refresh_tokens (` + joinCols(refreshTokens.cols) + `)
@@ -123,18 +133,13 @@ func (t *txn) RotateRefreshToken(ctx context.Context, parentID string, at time.T
 	}
 	d := t.s.d
 	if d == postgresDialect && t.tx == nil {
-		args := append(refreshTokens.values(t, child), d.timeVal(at), parentID)
-		var n int64
-		err := t.s.retry(ctx, func() error {
-			res, err := t.s.sdb.ExecContext(ctx, rotateSQL, args...)
-			if err != nil {
-				return err
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
+		res, err := t.exec(ctx, rotateSQL, append(refreshTokens.values(t, child), d.timeVal(at), parentID)...)
 		if err != nil {
 			return t.classify(op, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("sqlstore: %s: %w", op, err)
 		}
 		if n == 0 {
 			return fmt.Errorf("sqlstore: %s: %w: parent used, revoked or absent", op, store.ErrConflict)
