@@ -46,7 +46,8 @@ import (
 //     second process writing the same file is not seen until entries
 //     expire;
 //   - entries also expire after lookupCacheTTL, and the cache holds at most
-//     lookupCacheMax entries of each kind (it is emptied when full); a
+//     lookupCacheMax entries of each kind (a random tenth is evicted when
+//     one is full); a
 //     client lookup that finds nothing is never cached, so unknown client
 //     ids cannot grow it (an absent service principal is: the Graph API
 //     asks for its callers by object id before appId).
@@ -56,7 +57,7 @@ import (
 
 const (
 	lookupCacheTTL = 10 * time.Second
-	lookupCacheMax = 10_000
+	lookupCacheMax = 50_000
 )
 
 type lookupCache struct {
@@ -124,7 +125,14 @@ func keep[K comparable, T any](c *lookupCache, m map[K]cached[T], k K, gen uint6
 		return // changed while reading
 	}
 	if len(m) >= lookupCacheMax {
-		clear(m)
+		// Evict a tenth, chosen by map iteration order (random).
+		n := lookupCacheMax / 10
+		for k := range m {
+			delete(m, k)
+			if n--; n == 0 {
+				break
+			}
+		}
 	}
 	m[k] = cached[T]{gen: gen, at: c.now(), v: v}
 }
