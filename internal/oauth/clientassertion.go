@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,13 +59,16 @@ type freshKeySource interface {
 // algorithm of AssertionAlgorithms. Build it as a struct literal; Keys is
 // required.
 //
-// Replay protection keeps each jti in memory until its assertion expires.
-// With several nodes behind a load balancer, an assertion replayed to
-// another node within its lifetime is not detected; keep assertions short
-// (MaxLifetime) or route a client to one node when that matters.
+// Replay protection records each jti (with its client) until its assertion
+// expires: in Replays, shared by every node of the store, when it is set;
+// otherwise in this process's memory, where an assertion replayed to
+// another node within its lifetime would not be detected.
 type ClientAssertions struct {
 	// Keys resolves the application's registered keys.
 	Keys ClientKeySource
+	// Replays records used assertion ids; store.Store implements it. nil
+	// keeps them in memory (one node).
+	Replays ReplayStore
 	// MaxLifetime bounds exp − now; 0 means DefaultMaxAssertionLifetime.
 	MaxLifetime time.Duration
 	// MaxEntries bounds the replay cache; 0 means DefaultMaxReplayEntries.
@@ -74,6 +78,12 @@ type ClientAssertions struct {
 
 	mu   sync.Mutex
 	seen map[string]time.Time // client_id + " " + jti → expiry
+}
+
+// ReplayStore records the client assertions already used (see
+// store.ClientAssertionIDs).
+type ReplayStore interface {
+	UseClientAssertionID(ctx context.Context, key []byte, expiresAt, now time.Time) error
 }
 
 // assertionClaims are the claims RFC 7523 §3 requires.
@@ -152,7 +162,7 @@ func (a *ClientAssertions) verify(ctx context.Context, p *Provider, raw, formCli
 	if err := a.checkClaims(c, p, now); err != nil {
 		return store.Client{}, err
 	}
-	if err := a.remember(id, c.ID, c.Expiry.Time().Add(ClockSkew), now); err != nil {
+	if err := a.remember(ctx, id, c.ID, c.Expiry.Time().Add(ClockSkew), now); err != nil {
 		return store.Client{}, err
 	}
 	return client, nil
@@ -204,7 +214,17 @@ func (a *ClientAssertions) checkClaims(c assertionClaims, p *Provider, now time.
 
 // remember records jti for clientID until exp; a jti seen before is a
 // replay.
-func (a *ClientAssertions) remember(clientID, jti string, exp, now time.Time) error {
+func (a *ClientAssertions) remember(ctx context.Context, clientID, jti string, exp, now time.Time) error {
+	if a.Replays != nil {
+		key := sha256.Sum256([]byte(clientID + "\x00" + jti))
+		switch err := a.Replays.UseClientAssertionID(ctx, key[:], exp, now); {
+		case errors.Is(err, store.ErrConflict):
+			return errorf(CodeInvalidClient, "client assertion refused: jti already used (replay)")
+		case err != nil:
+			return errorf(CodeServerError, "cannot record the client assertion").WithCause(err)
+		}
+		return nil
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.seen == nil {

@@ -88,7 +88,8 @@ func unsignedJWT(header, claims map[string]any, sig []byte) string {
 func TestPrivateKeyJWT(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, st *sqlstore.Store) {
 		d := newIDP(t, st)
-		d.server.Assertions = &ClientAssertions{Keys: &RegisteredKeys{InsecureAllowHTTP: true, Now: d.clock.Now, MinRefresh: time.Second}}
+		keys := &RegisteredKeys{InsecureAllowHTTP: true, Now: d.clock.Now, MinRefresh: time.Second}
+		d.server.Assertions = &ClientAssertions{Keys: keys, Replays: st}
 		rsaPriv, _ := rsa.GenerateKey(rand.Reader, 2048)
 		_, edPriv, _ := ed25519.GenerateKey(rand.Reader)
 		ecPriv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -169,6 +170,16 @@ func TestPrivateKeyJWT(t *testing.T) {
 			tok := assertion(t, rsaKey, claims(static))
 			ok(t, form(tok))
 			refused(t, form(tok), 401, CodeInvalidClient)
+			// Another node on the same store refuses it too: the
+			// record is in the store, not in this node's memory.
+			node2 := &ClientAssertions{Keys: keys, Replays: st}
+			if _, err := node2.verify(context.Background(), d.server, tok, ""); err == nil || asError(err).Code != CodeInvalidClient {
+				t.Fatalf("another node accepted the replay: %v", err)
+			}
+			fresh := assertion(t, rsaKey, claims(static))
+			if _, err := node2.verify(context.Background(), d.server, fresh, ""); err != nil {
+				t.Fatalf("another node refused a fresh assertion: %v", err)
+			}
 		})
 		t.Run("wrong key", func(t *testing.T) {
 			other, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -247,17 +258,17 @@ func TestPrivateKeyJWT(t *testing.T) {
 func TestReplayCacheBound(t *testing.T) {
 	a := &ClientAssertions{MaxEntries: 2}
 	now := time.Now()
-	if a.remember("c", "1", now.Add(time.Minute), now) != nil || a.remember("c", "2", now.Add(time.Hour), now) != nil {
+	if a.remember(context.Background(), "c", "1", now.Add(time.Minute), now) != nil || a.remember(context.Background(), "c", "2", now.Add(time.Hour), now) != nil {
 		t.Fatal("first two refused")
 	}
-	if err := a.remember("c", "3", now.Add(time.Minute), now); err == nil || asError(err).Code != CodeTemporarilyUnavailable {
+	if err := a.remember(context.Background(), "c", "3", now.Add(time.Minute), now); err == nil || asError(err).Code != CodeTemporarilyUnavailable {
 		t.Fatalf("full cache: %v", err)
 	}
 	later := now.Add(2 * time.Minute)
-	if err := a.remember("c", "3", later.Add(time.Minute), later); err != nil {
+	if err := a.remember(context.Background(), "c", "3", later.Add(time.Minute), later); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}
-	if err := a.remember("c", "2", later.Add(time.Minute), later); err == nil {
+	if err := a.remember(context.Background(), "c", "2", later.Add(time.Minute), later); err == nil {
 		t.Fatal("live jti forgotten")
 	}
 	var wg sync.WaitGroup
@@ -265,7 +276,7 @@ func TestReplayCacheBound(t *testing.T) {
 	b := &ClientAssertions{}
 	for range 20 {
 		wg.Go(func() {
-			if b.remember("c", "same", now.Add(time.Minute), now) == nil {
+			if b.remember(context.Background(), "c", "same", now.Add(time.Minute), now) == nil {
 				accepted.Add(1)
 			}
 		})

@@ -24,6 +24,12 @@ type ExpiredCodeStore interface {
 	DeleteExpiredDeviceCodes(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
+// ExpiredAssertionStore deletes expired client assertion ids;
+// store.Store implements it.
+type ExpiredAssertionStore interface {
+	DeleteExpiredClientAssertionIDs(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
 // CodePurger deletes authorization codes and device codes that expired
 // more than Retention ago, in batches, so the tables (and the space of user
 // codes, which are unique) do not fill up. Any node may run it; deletes are
@@ -31,6 +37,9 @@ type ExpiredCodeStore interface {
 type CodePurger struct {
 	// Codes is the store.
 	Codes ExpiredCodeStore
+	// Assertions, when set, also loses the client assertion ids that
+	// expired (no retention: an expired assertion is refused anyway).
+	Assertions ExpiredAssertionStore
 	// Retention is how long expired codes are kept; 0 means
 	// DefaultCodeRetention.
 	Retention time.Duration
@@ -64,6 +73,17 @@ func (p *CodePurger) Purge(ctx context.Context) (authCodes, deviceCodes int, err
 				return authCodes, deviceCodes, fmt.Errorf("oauth: purge expired codes: %w", err)
 			}
 			*step.total += n
+			if n < batch {
+				break
+			}
+		}
+	}
+	if p.Assertions != nil {
+		for {
+			n, err := p.Assertions.DeleteExpiredClientAssertionIDs(ctx, now.UTC(), batch)
+			if err != nil {
+				return authCodes, deviceCodes, fmt.Errorf("oauth: purge expired client assertion ids: %w", err)
+			}
 			if n < batch {
 				break
 			}

@@ -34,7 +34,12 @@ func TestCodePurger(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		p := &CodePurger{Codes: st, Batch: 2, Now: func() time.Time { return now }}
+		for i, e := range []time.Duration{-3 * time.Hour, -time.Minute, -time.Second, time.Minute} {
+			if err := st.UseClientAssertionID(ctx, []byte{byte(i), 3}, now.Add(e), now.Add(e-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := &CodePurger{Codes: st, Assertions: st, Batch: 2, Now: func() time.Time { return now }}
 		a, d, err := p.Purge(ctx)
 		if err != nil || a != 3 || d != 3 {
 			t.Fatalf("purged %d auth codes, %d device codes, %v", a, d, err)
@@ -49,6 +54,14 @@ func TestCodePurger(t *testing.T) {
 		}
 		if a, d, err := p.Purge(ctx); err != nil || a != 0 || d != 0 {
 			t.Fatalf("second purge: %d %d %v", a, d, err)
+		}
+		// Expired assertion ids went (no retention), so their keys are
+		// free; the live one stays.
+		if n, err := st.DeleteExpiredClientAssertionIDs(ctx, now, 10); err != nil || n != 0 {
+			t.Errorf("expired assertion ids left: %d %v", n, err)
+		}
+		if err := st.UseClientAssertionID(ctx, []byte{3, 3}, now.Add(time.Hour), now); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("the live assertion id was purged: %v", err)
 		}
 	})
 }

@@ -235,7 +235,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		UserInfo:          &oauth.UserInfo{Verifier: graphVerifier, Users: st, Logger: log},
 		Device:            device,
 		IDTokens:          idTokens,
-		Assertions:        &oauth.ClientAssertions{Keys: &oauth.RegisteredKeys{}},
+		Assertions:        &oauth.ClientAssertions{Keys: &oauth.RegisteredKeys{}, Replays: st},
 		BackchannelLogout: true,
 		Now:               now,
 		Logger:            log,
@@ -284,7 +284,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		func(ctx context.Context) { km.Run(ctx, time.Hour) },
 		revocations.Run,
 		transmitter.Run,
-		func(ctx context.Context) { (&oauth.CodePurger{Codes: st, Now: now, Logger: log}).Run(ctx, time.Hour) },
+		func(ctx context.Context) {
+			(&oauth.CodePurger{Codes: st, Assertions: st, Now: now, Logger: log}).Run(ctx, time.Hour)
+		},
 		func(ctx context.Context) {
 			(&oauth.BackchannelLogout{Issuer: issuer, Store: st, Signers: km, Now: now, Logger: log, Wake: wake}).Run(ctx)
 		},

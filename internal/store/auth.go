@@ -211,6 +211,19 @@ type DeviceCodes interface {
 	DeleteExpiredDeviceCodes(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
+// ClientAssertionIDs remembers the client assertions (private_key_jwt,
+// RFC 7523) already used, for every node sharing the store: a jti is
+// accepted once (RFC 7523 §3).
+type ClientAssertionIDs interface {
+	// UseClientAssertionID records key (a digest of the client id and the
+	// jti) until expiresAt. ErrConflict, recording nothing, when key is
+	// recorded and not expired at now: the assertion is a replay.
+	UseClientAssertionID(ctx context.Context, key []byte, expiresAt, now time.Time) error
+	// DeleteExpiredClientAssertionIDs removes keys that expired before the
+	// given time, at most limit rows.
+	DeleteExpiredClientAssertionIDs(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
 // Consent is a delegated-permission grant (Graph oauth2PermissionGrant): a
 // client may obtain Scopes of Resource for one user (UserID) or for every
 // user (UserID "" = AllPrincipals, admin consent).

@@ -410,6 +410,7 @@ type Tx interface {
 	RefreshTokens
 	AuthCodes
 	DeviceCodes
+	ClientAssertionIDs
 	Consents
 	Policies
 	SignInThrottles

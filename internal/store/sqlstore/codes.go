@@ -151,3 +151,33 @@ func (t *txn) UpdateDeviceCode(ctx context.Context, hash []byte, fn func(store.D
 func (t *txn) DeleteExpiredDeviceCodes(ctx context.Context, before time.Time, limit int) (int, error) {
 	return t.deleteSome(ctx, "delete expired device codes", "device_codes", "hash", "expires_at < $1", before, limit)
 }
+
+// UseClientAssertionID records key until expiresAt; ErrConflict when it is
+// recorded and live at now (an expired record is reused).
+func (t *txn) UseClientAssertionID(ctx context.Context, key []byte, expiresAt, now time.Time) error {
+	const op = "use client assertion id"
+	if len(key) == 0 {
+		return fmt.Errorf("sqlstore: %s: empty key", op)
+	}
+	d := t.s.d
+	res, err := t.exec(ctx, `INSERT INTO client_assertion_ids (id, expires_at) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE client_assertion_ids.expires_at <= $3`,
+		key, d.timeVal(expiresAt), d.timeVal(now))
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: %s: %w: already used", op, store.ErrConflict)
+	}
+	return nil
+}
+
+// DeleteExpiredClientAssertionIDs removes at most limit keys that expired
+// before `before`, and returns how many.
+func (t *txn) DeleteExpiredClientAssertionIDs(ctx context.Context, before time.Time, limit int) (int, error) {
+	return t.deleteSome(ctx, "delete expired client assertion ids", "client_assertion_ids", "id", "expires_at < $1", before, limit)
+}

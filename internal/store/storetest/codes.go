@@ -158,3 +158,44 @@ func testDeviceCodes(t *testing.T, newStore func(t *testing.T) store.Store) {
 		ok(t, err)
 	})
 }
+
+func testClientAssertionIDs(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Run("OncePerLifetime", func(t *testing.T) {
+		s := newStore(t)
+		a, b := []byte("digest-a"), []byte("digest-b")
+		ok(t, s.UseClientAssertionID(ctx, a, at(time.Hour), t0))
+		isErr(t, "replay while live", s.UseClientAssertionID(ctx, a, at(2*time.Hour), at(30*time.Minute)), store.ErrConflict)
+		ok(t, s.UseClientAssertionID(ctx, b, at(time.Hour), t0))
+		// Once expired the key may be used again (and lives anew).
+		ok(t, s.UseClientAssertionID(ctx, a, at(3*time.Hour), at(time.Hour)))
+		isErr(t, "replay of the renewed key", s.UseClientAssertionID(ctx, a, at(4*time.Hour), at(2*time.Hour)), store.ErrConflict)
+
+		n, err := s.DeleteExpiredClientAssertionIDs(ctx, at(2*time.Hour), 10)
+		ok(t, err)
+		if n != 1 { // b; a lives until 3h
+			t.Fatalf("deleted %d expired keys, want 1", n)
+		}
+		isErr(t, "a still recorded", s.UseClientAssertionID(ctx, a, at(4*time.Hour), at(2*time.Hour)), store.ErrConflict)
+		ok(t, s.UseClientAssertionID(ctx, b, at(4*time.Hour), at(2*time.Hour)))
+	})
+
+	t.Run("Concurrently", func(t *testing.T) {
+		s := newStore(t)
+		var wins, replays atomic.Int32
+		parallel(t, 16, 1, func(int, int) error {
+			err := s.UseClientAssertionID(ctx, []byte("same"), at(time.Hour), t0)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, store.ErrConflict):
+				replays.Add(1)
+			default:
+				return err
+			}
+			return nil
+		})
+		if wins.Load() != 1 || replays.Load() != 15 {
+			t.Fatalf("%d uses accepted and %d refused among 16 of one key", wins.Load(), replays.Load())
+		}
+	})
+}

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RefreshTokens", testRefreshTokens},
 		{"AuthCodes", testAuthCodes},
 		{"DeviceCodes", testDeviceCodes},
+		{"ClientAssertionIDs", testClientAssertionIDs},
 		{"Consents", testConsents},
 		{"Policies", testPolicies},
 		{"SignInThrottles", testSignInThrottles},
