@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/directory"
+	"github.com/vigil-idp/vigil/internal/routelabel"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -265,7 +266,8 @@ func (a *API) dispatch(w http.ResponseWriter, r *http.Request) {
 	}
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
-		a.mux.ServeHTTP(w, r) // sets the path values
+		routelabel.Set(r.Context(), pattern) // the server's metrics label
+		a.mux.ServeHTTP(w, r)                // sets the path values
 		return
 	}
 	probe := &headerProbe{header: http.Header{}}

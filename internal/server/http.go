@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-idp/vigil/internal/routelabel"
 )
 
 // httpMetrics are the server-wide request metrics.
@@ -70,6 +72,7 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func instrument(next *http.ServeMux, m *httpMetrics, log *slog.Logger, now func() time.Time) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := now()
+		r, inner := routelabel.Track(r)
 		rec := &statusRecorder{ResponseWriter: w}
 		m.inFlight.Inc()
 		defer func() {
@@ -83,21 +86,24 @@ func instrument(next *http.ServeMux, m *httpMetrics, log *slog.Logger, now func(
 					http.Error(rec, `{"error":{"code":"generalException","message":"An internal server error occurred."}}`, http.StatusInternalServerError)
 				}
 			}
-			route := r.Pattern
-			if route == "" {
-				route = "unmatched"
+			label := r.Pattern
+			if p := inner(); p != "" {
+				label = p // the Graph API's own route under its prefix
+			}
+			if label == "" {
+				label = "unmatched"
 			}
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK
 			}
 			elapsed := now().Sub(start)
-			m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-			m.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
+			m.requests.WithLabelValues(label, r.Method, strconv.Itoa(status)).Inc()
+			m.duration.WithLabelValues(label, r.Method).Observe(elapsed.Seconds())
 			if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
 				return
 			}
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "route", route, "status", status,
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "route", label, "status", status,
 				"bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds()) / 1000}
 			if id := rec.Header().Get("request-id"); id != "" {
 				attrs = append(attrs, "request_id", id)

@@ -205,6 +205,19 @@ func TestServe(t *testing.T) {
 			if code != 200 || !strings.Contains(string(body), `vigil_http_requests_total{code="200",method="GET",route="GET /healthz"}`) {
 				t.Errorf("/metrics = %d, lacks the request counter by route:\n%.2000s", code, body)
 			}
+			// Graph requests are counted by the Graph API's own route, not
+			// by its "/v1.0/" prefix; ids never become labels.
+			for _, want := range []string{
+				`vigil_http_requests_total{code="200",method="GET",route="GET /v1.0/users"}`,
+				`vigil_http_requests_total{code="200",method="GET",route="GET /v1.0/users/{id}"}`,
+			} {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("/metrics lacks %s:\n%.3000s", want, body)
+				}
+			}
+			if strings.Contains(string(body), "ADMIN@vigil.local") {
+				t.Error("a path id became a metric label")
+			}
 			if err := srv.stop(); err != nil {
 				t.Fatalf("graceful stop: %v", err)
 			}
