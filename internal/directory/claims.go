@@ -138,19 +138,41 @@ func (s *Service) watchRoleHolders(ctx context.Context, tx store.Tx, p store.Dir
 	return watchClaims(ctx, tx, users, claimWids)
 }
 
-// watchMember watches the claims of m that adding it to g or removing it
-// can change: for a user, its groups and, when g is role-assignable, its
-// wids. Groups and service principals are not watched (the users nested
-// below a group added to or removed from another are not notified).
+// watchMember watches the claims that adding m to g or removing it can
+// change: for a user, its groups and, when g is role-assignable, its wids;
+// for a group, the groups of every user nested below it (role-assignable
+// groups cannot contain groups, so no wids change that way). Service
+// principals carry no user claims.
 func watchMember(ctx context.Context, tx store.Tx, g store.Group, m store.DirectoryObject) (*claimsWatch, error) {
-	if m.Kind != store.KindUser {
-		return nil, nil
+	switch m.Kind {
+	case store.KindUser:
+		names := []string{claimGroups}
+		if g.IsAssignableToRole {
+			names = append(names, claimWids)
+		}
+		return watchClaims(ctx, tx, []string{m.ID()}, names...)
+	case store.KindGroup:
+		users, err := tx.TransitiveMemberUserIDs(ctx, m.ID())
+		if err != nil {
+			return nil, wrap("nested members", m.ID(), err, "")
+		}
+		return watchClaims(ctx, tx, users, claimGroups)
+	}
+	return nil, nil
+}
+
+// watchGroupDeletion watches the claims deleting g changes: the groups of
+// every user nested below it and, when g is role-assignable, their wids.
+func watchGroupDeletion(ctx context.Context, tx store.Tx, g store.Group) (*claimsWatch, error) {
+	users, err := tx.TransitiveMemberUserIDs(ctx, g.ID)
+	if err != nil {
+		return nil, wrap("delete group", g.ID, err, "")
 	}
 	names := []string{claimGroups}
 	if g.IsAssignableToRole {
 		names = append(names, claimWids)
 	}
-	return watchClaims(ctx, tx, []string{m.ID()}, names...)
+	return watchClaims(ctx, tx, users, names...)
 }
 
 // auditClaims appends the audit record of c and the token-claims-change

@@ -136,7 +136,7 @@ func TestRoleAndMembershipChangesEmitTokenClaimsChange(t *testing.T) {
 		step("a joins admins", add(rg.ID, a.ID), claimsEvent{a.ID, map[string]any{"groups": list(rg.ID)}})
 		step("b joins admins", add(rg.ID, b.ID), claimsEvent{b.ID, map[string]any{"groups": list(rg.ID)}})
 		step("c joins plain", add(g.ID, c.ID), claimsEvent{c.ID, map[string]any{"groups": list(g.ID)}})
-		step("a group joins plain", add(g.ID, inner.ID)) // direct user members only
+		step("a group joins plain", add(g.ID, inner.ID)) // inner has no members
 		step("a service principal joins plain", add(g.ID, sp.ID))
 
 		// Roles: directly, to a role-assignable group (each member), to a service principal.
@@ -166,6 +166,27 @@ func TestRoleAndMembershipChangesEmitTokenClaimsChange(t *testing.T) {
 			claimsEvent{a.ID, map[string]any{"wids": list(roleReportsReader)}},
 			claimsEvent{b.ID, map[string]any{"wids": list()}},
 			claimsEvent{c.ID, map[string]any{"wids": list()}})
+
+		// Nesting: the users below a group gain or lose the groups above
+		// it, and deleting a group takes it (and, role-assignable, its
+		// roles) from every user below it.
+		d, e := f.user("d@contoso.com"), f.user("e@contoso.com")
+		outer, mid := f.group("outer", false), f.group("mid", false)
+		del := func(gid string) func() error { return func() error { return f.DeleteGroup(f.ctx, gid) } }
+		step("e joins mid", add(mid.ID, e.ID), claimsEvent{e.ID, map[string]any{"groups": list(mid.ID)}})
+		step("d joins outer", add(outer.ID, d.ID), claimsEvent{d.ID, map[string]any{"groups": list(outer.ID)}})
+		step("mid joins outer", add(outer.ID, mid.ID), claimsEvent{e.ID, map[string]any{"groups": list(mid.ID, outer.ID)}})
+		step("mid joins plain", add(g.ID, mid.ID), claimsEvent{e.ID, map[string]any{"groups": list(g.ID, mid.ID, outer.ID)}})
+		step("mid leaves outer", remove(outer.ID, mid.ID), claimsEvent{e.ID, map[string]any{"groups": list(g.ID, mid.ID)}})
+		step("mid is deleted", del(mid.ID), claimsEvent{e.ID, map[string]any{"groups": list()}})
+		step("admins get Reports Reader again", assign("rg-rr2", rg.ID, roleReportsReader), // a holds it directly
+			claimsEvent{b.ID, map[string]any{"wids": list(roleReportsReader)}},
+			claimsEvent{c.ID, map[string]any{"wids": list(roleReportsReader)}})
+		step("admins is deleted", del(rg.ID),
+			claimsEvent{a.ID, map[string]any{"groups": list()}},
+			claimsEvent{b.ID, map[string]any{"groups": list(), "wids": list()}},
+			claimsEvent{c.ID, map[string]any{"groups": list(), "wids": list()}})
+		step("outer is deleted", del(outer.ID), claimsEvent{d.ID, map[string]any{"groups": list()}})
 
 		// Nothing was taken away: T did not move, sessions live.
 		for _, u := range []store.User{a, b, c} {

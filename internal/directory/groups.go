@@ -199,13 +199,17 @@ func (s *Service) DeleteGroup(ctx context.Context, id string) error {
 		if err != nil {
 			return wrap("delete group", id, err, "")
 		}
+		w, err := watchGroupDeletion(ctx, tx, g)
+		if err != nil {
+			return err
+		}
 		if err := tx.DeleteGroup(ctx, id); err != nil {
 			return wrap("delete group", id, err, "")
 		}
-		return s.audit(ctx, tx, change{
+		return s.auditClaims(ctx, tx, change{
 			activity: ActivityDeleteGroup, category: revocation.CategoryGroupManagement, operation: opDelete,
 			targets: []revocation.AuditTarget{groupTarget(g, nil)},
-		})
+		}, w)
 	})
 }
 
