@@ -220,29 +220,63 @@ func (s *Service) grant(ctx context.Context, tx store.Tx, principalID string, re
 // ListAppRoleAssignments lists the grants a service principal holds
 // (object id or appId); a missing one is KindNotFound.
 func (s *Service) ListAppRoleAssignments(ctx context.Context, principalID string) ([]store.AppRoleAssignment, error) {
-	var out []store.AppRoleAssignment
-	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		sp, err := spByKey(ctx, tx, principalID)
-		if err != nil {
-			return err
-		}
-		out, err = tx.ListAppRoleAssignments(ctx, sp.ID)
-		return wrap("list app role assignments", principalID, err, "")
-	})
-	return out, err
+	return s.listGrants(ctx, principalID, false)
 }
 
 // RevokeAppRoleAssignment removes the grant id held by principalID. A grant
 // that does not exist, or belongs to another principal, is KindNotFound.
 func (s *Service) RevokeAppRoleAssignment(ctx context.Context, principalID, id string) error {
-	return s.Store.InTx(ctx, func(tx store.Tx) error {
-		sp, err := spByKey(ctx, tx, principalID)
+	return s.revokeGrant(ctx, principalID, id, false)
+}
+
+// RevokeAppRoleAssignedTo removes the grant id of an app role of the
+// resource service principal resourceID (Graph's appRoleAssignedTo). A
+// grant that does not exist, or is on another resource, is KindNotFound.
+func (s *Service) RevokeAppRoleAssignedTo(ctx context.Context, resourceID, id string) error {
+	return s.revokeGrant(ctx, resourceID, id, true)
+}
+
+// ListAppRoleAssignedTo lists the grants of the app roles of the resource
+// service principal resourceID (by object id or appId).
+func (s *Service) ListAppRoleAssignedTo(ctx context.Context, resourceID string) ([]store.AppRoleAssignment, error) {
+	return s.listGrants(ctx, resourceID, true)
+}
+
+// listGrants lists the grants the service principal key (object id or
+// appId) holds (onResource false) or that are on its app roles (true); a
+// missing principal is KindNotFound.
+func (s *Service) listGrants(ctx context.Context, key string, onResource bool) ([]store.AppRoleAssignment, error) {
+	var out []store.AppRoleAssignment
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		sp, err := spByKey(ctx, tx, key)
 		if err != nil {
 			return err
 		}
-		as, err := tx.ListAppRoleAssignments(ctx, sp.ID)
+		list := tx.ListAppRoleAssignments
+		if onResource {
+			list = tx.ListAppRoleAssignmentsOnResource
+		}
+		out, err = list(ctx, sp.ID)
+		return wrap("list app role assignments", key, err, "")
+	})
+	return out, err
+}
+
+// revokeGrant removes the grant id that the service principal key holds
+// (onResource false) or that is on the resource key (true), and audits it.
+func (s *Service) revokeGrant(ctx context.Context, key, id string, onResource bool) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		addressed, err := spByKey(ctx, tx, key)
 		if err != nil {
-			return wrap("revoke app role", principalID, err, "")
+			return err
+		}
+		list := tx.ListAppRoleAssignments
+		if onResource {
+			list = tx.ListAppRoleAssignmentsOnResource
+		}
+		as, err := list(ctx, addressed.ID)
+		if err != nil {
+			return wrap("revoke app role", key, err, "")
 		}
 		for _, a := range as {
 			if !strings.EqualFold(a.ID, id) {
@@ -251,9 +285,14 @@ func (s *Service) RevokeAppRoleAssignment(ctx context.Context, principalID, id s
 			if err := tx.DeleteAppRoleAssignment(ctx, a.ID); err != nil {
 				return wrap("revoke app role", id, err, "")
 			}
-			res, err := tx.GetServicePrincipal(ctx, a.ResourceID)
+			sp, res := addressed, addressed
+			if onResource {
+				sp, err = tx.GetServicePrincipal(ctx, a.PrincipalID)
+			} else {
+				res, err = tx.GetServicePrincipal(ctx, a.ResourceID)
+			}
 			if err != nil {
-				return wrap("revoke app role", a.ResourceID, err, "")
+				return wrap("revoke app role", id, err, "")
 			}
 			name := ""
 			if r, ok := builtinResource(res.AppID); ok {

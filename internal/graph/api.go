@@ -141,6 +141,9 @@ func (a *API) routes() []route {
 		{"GET", "/servicePrincipals/{id}/appRoleAssignments", appsRead, a.listAppRoleAssignments},
 		{"POST", "/servicePrincipals/{id}/appRoleAssignments", appRoleAssignmentsWrite, a.grantAppRole},
 		{"DELETE", "/servicePrincipals/{id}/appRoleAssignments/{assignmentId}", appRoleAssignmentsWrite, a.revokeAppRole},
+		{"GET", "/servicePrincipals/{id}/appRoleAssignedTo", appsRead, a.listAppRoleAssignedTo},
+		{"POST", "/servicePrincipals/{id}/appRoleAssignedTo", appRoleAssignmentsWrite, a.grantAppRoleAssignedTo},
+		{"DELETE", "/servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}", appRoleAssignmentsWrite, a.revokeAppRoleAssignedTo},
 
 		{"POST", "/$batch", batchAccess, a.batch},
 	}

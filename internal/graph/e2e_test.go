@@ -407,6 +407,10 @@ func TestPermissionTable(t *testing.T) {
 			{pApplicationReadWriteAll, "POST", "/applications/" + app + "/addPassword", true},
 			{pApplicationReadWriteAll, "POST", "/servicePrincipals/" + sp + "/appRoleAssignments", true},
 			{pApplicationReadAll, "POST", "/servicePrincipals/" + sp + "/appRoleAssignments", false},
+			{pApplicationReadAll, "GET", "/servicePrincipals/" + sp + "/appRoleAssignedTo", true},
+			{pUserReadAll, "GET", "/servicePrincipals/" + sp + "/appRoleAssignedTo", false},
+			{pApplicationReadAll, "POST", "/servicePrincipals/" + sp + "/appRoleAssignedTo", false},
+			{pApplicationReadAll, "DELETE", "/servicePrincipals/" + sp + "/appRoleAssignedTo/" + sp, false},
 			{pGroupReadWriteAll, "DELETE", "/applications/" + app, false},
 			{pUserRevokeSessionsAll, "POST", "/users/" + u + "/revokeSignInSessions", true},
 			{pUserRevokeSessionsAll, "GET", "/users", false},
@@ -481,6 +485,36 @@ func TestApplicationsAndServicePrincipals(t *testing.T) {
 		e.do("DELETE", "/servicePrincipals/"+sp+"/appRoleAssignments/"+byName["id"].(string), nil).want(t, http.StatusNoContent)
 		if left := values(t, e.do("GET", "/servicePrincipals/"+sp+"/appRoleAssignments", nil).want(t, http.StatusOK)); len(left) != 0 {
 			t.Fatalf("assignments left: %v", left)
+		}
+
+		// The same grants seen from the resource: appRoleAssignedTo.
+		assignedTo := "/servicePrincipals/" + graphSP + "/appRoleAssignedTo"
+		onGraph := e.do("POST", assignedTo, map[string]any{
+			"principalId": sp, "resourceId": graphSP, "appRoleId": "Group.Read.All",
+		}).want(t, http.StatusCreated)
+		if onGraph["principalId"] != sp || onGraph["resourceId"] != graphSP || onGraph["principalDisplayName"] != "Payroll" ||
+			onGraph["resourceDisplayName"] != "Microsoft Graph" || !strings.HasSuffix(onGraph["@odata.context"].(string), "servicePrincipals('"+graphSP+"')/appRoleAssignedTo/$entity") {
+			t.Fatalf("grant through appRoleAssignedTo: %v", onGraph)
+		}
+		onResource := values(t, e.do("GET", assignedTo, nil).want(t, http.StatusOK))
+		found := false
+		for _, g := range onResource {
+			found = found || g["id"] == onGraph["id"]
+		}
+		if !found {
+			t.Fatalf("appRoleAssignedTo of Graph lacks the grant: %v", onResource)
+		}
+		if held := values(t, e.do("GET", "/servicePrincipals/"+sp+"/appRoleAssignments", nil).want(t, http.StatusOK)); len(held) != 1 || held[0]["id"] != onGraph["id"] {
+			t.Fatalf("the principal does not hold the grant made on the resource: %v", held)
+		}
+		e.do("POST", assignedTo, map[string]any{ // resourceId must be the addressed resource
+			"principalId": sp, "resourceId": sp, "appRoleId": "Group.Read.All",
+		}).want(t, http.StatusBadRequest)
+		e.do("DELETE", "/servicePrincipals/"+sp+"/appRoleAssignedTo/"+onGraph["id"].(string), nil).want(t, http.StatusNotFound) // not a grant on sp
+		e.do("DELETE", assignedTo+"/"+onGraph["id"].(string), nil).want(t, http.StatusNoContent)
+		e.do("DELETE", assignedTo+"/"+onGraph["id"].(string), nil).want(t, http.StatusNotFound)
+		if held := values(t, e.do("GET", "/servicePrincipals/"+sp+"/appRoleAssignments", nil).want(t, http.StatusOK)); len(held) != 0 {
+			t.Fatalf("grant left after DELETE appRoleAssignedTo: %v", held)
 		}
 
 		e.do("DELETE", "/servicePrincipals/"+sp, nil).want(t, http.StatusNoContent)

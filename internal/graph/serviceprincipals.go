@@ -22,6 +22,8 @@ type ServicePrincipalDirectory interface {
 	GrantAppPermission(ctx context.Context, principalID, resourceAppID, permissionName string) (store.AppRoleAssignment, error)
 	ListAppRoleAssignments(ctx context.Context, principalID string) ([]store.AppRoleAssignment, error)
 	RevokeAppRoleAssignment(ctx context.Context, principalID, id string) error
+	ListAppRoleAssignedTo(ctx context.Context, resourceID string) ([]store.AppRoleAssignment, error)
+	RevokeAppRoleAssignedTo(ctx context.Context, resourceID, id string) error
 }
 
 // servicePrincipalDefaults are the properties Vigil returns for a service
@@ -144,38 +146,71 @@ func appRoleAssignmentObject(g store.AppRoleAssignment, principal, resource stor
 	}
 }
 
+// Navigation properties of a service principal holding grants: the app
+// roles it was granted (appRoleAssignments) and the grants of its own app
+// roles to others (appRoleAssignedTo, on a resource API).
+const (
+	navAssignments = "appRoleAssignments"
+	navAssignedTo  = "appRoleAssignedTo"
+)
+
 // appRoleAssignmentsContext is Graph's @odata.context of a service
-// principal's appRoleAssignments.
-func (a *API) appRoleAssignmentsContext(spID string) string {
-	return a.contextURL("servicePrincipals('"+spID+"')/appRoleAssignments", nil)
+// principal's appRoleAssignments or appRoleAssignedTo (nav).
+func (a *API) appRoleAssignmentsContext(spID, nav string) string {
+	return a.contextURL("servicePrincipals('"+spID+"')/"+nav, nil)
 }
 
 // listAppRoleAssignments is GET /servicePrincipals/{id}/appRoleAssignments:
 // the app roles granted to the service principal, unpaged
 // (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments).
 func (a *API) listAppRoleAssignments(w http.ResponseWriter, r *http.Request) error {
+	return a.listGrants(w, r, navAssignments)
+}
+
+// listAppRoleAssignedTo is GET /servicePrincipals/{id}/appRoleAssignedTo:
+// the grants of the resource's app roles, unpaged
+// (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignedto).
+func (a *API) listAppRoleAssignedTo(w http.ResponseWriter, r *http.Request) error {
+	return a.listGrants(w, r, navAssignedTo)
+}
+
+// listGrants answers either navigation property of the addressed service
+// principal, naming each grant's other end.
+func (a *API) listGrants(w http.ResponseWriter, r *http.Request, nav string) error {
 	ctx := r.Context()
 	sp, err := a.addressedServicePrincipal(r)
 	if err != nil {
 		return err
 	}
-	grants, err := a.Directory.ListAppRoleAssignments(ctx, sp.ID)
+	list := a.Directory.ListAppRoleAssignments
+	if nav == navAssignedTo {
+		list = a.Directory.ListAppRoleAssignedTo
+	}
+	grants, err := list(ctx, sp.ID)
 	if err != nil {
 		return err
 	}
-	resources := map[string]store.ServicePrincipal{}
+	others := map[string]store.ServicePrincipal{}
 	items := make([]object, 0, len(grants))
 	for _, g := range grants {
-		res, ok := resources[g.ResourceID]
+		otherID := g.ResourceID
+		if nav == navAssignedTo {
+			otherID = g.PrincipalID
+		}
+		other, ok := others[otherID]
 		if !ok {
-			if res, err = a.Directory.GetServicePrincipal(ctx, g.ResourceID); err != nil {
+			if other, err = a.Directory.GetServicePrincipal(ctx, otherID); err != nil {
 				return err
 			}
-			resources[g.ResourceID] = res
+			others[otherID] = other
 		}
-		items = append(items, appRoleAssignmentObject(g, sp, res))
+		if nav == navAssignedTo {
+			items = append(items, appRoleAssignmentObject(g, other, sp))
+		} else {
+			items = append(items, appRoleAssignmentObject(g, sp, other))
+		}
 	}
-	a.writeJSON(w, http.StatusOK, collection{Context: a.appRoleAssignmentsContext(sp.ID), Value: items})
+	a.writeJSON(w, http.StatusOK, collection{Context: a.appRoleAssignmentsContext(sp.ID, nav), Value: items})
 	return nil
 }
 
@@ -200,6 +235,18 @@ type appRoleAssignmentInput struct {
 // appRoleId is the permission's GUID, as in Graph; as a Vigil extension it
 // may also be the permission's name (e.g. "User.Read.All").
 func (a *API) grantAppRole(w http.ResponseWriter, r *http.Request) error {
+	return a.grant(w, r, navAssignments)
+}
+
+// grantAppRoleAssignedTo is POST /servicePrincipals/{id}/appRoleAssignedTo
+// with the same body: {id} is the resource, which must be resourceId
+// (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-post-approleassignedto).
+func (a *API) grantAppRoleAssignedTo(w http.ResponseWriter, r *http.Request) error {
+	return a.grant(w, r, navAssignedTo)
+}
+
+// grant creates a grant through either navigation property of {id}.
+func (a *API) grant(w http.ResponseWriter, r *http.Request, nav string) error {
 	var in appRoleAssignmentInput
 	body := bodyType{
 		name: "microsoft.graph.appRoleAssignment",
@@ -221,16 +268,28 @@ func (a *API) grantAppRole(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	sp, err := a.Directory.GetServicePrincipal(ctx, r.PathValue("id"))
+	addressed, err := a.Directory.GetServicePrincipal(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	if sp.ID != in.principalID.Value {
-		return badRequest("Property 'principalId' must be the id of the service principal in the request URL, '%s'.", sp.ID)
+	mustBe, otherID := in.principalID.Value, in.resourceID.Value
+	if nav == navAssignedTo {
+		mustBe, otherID = in.resourceID.Value, in.principalID.Value
 	}
-	res, err := a.Directory.GetServicePrincipal(ctx, in.resourceID.Value)
+	if addressed.ID != mustBe {
+		prop := "principalId"
+		if nav == navAssignedTo {
+			prop = "resourceId"
+		}
+		return badRequest("Property '%s' must be the id of the service principal in the request URL, '%s'.", prop, addressed.ID)
+	}
+	other, err := a.Directory.GetServicePrincipal(ctx, otherID)
 	if err != nil {
 		return err
+	}
+	sp, res := addressed, other
+	if nav == navAssignedTo {
+		sp, res = other, addressed
 	}
 	if err := checkAppRoleGrant(ctx, res); err != nil {
 		return err
@@ -244,19 +303,30 @@ func (a *API) grantAppRole(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", a.base()+"/servicePrincipals/"+sp.ID+"/appRoleAssignments/"+g.ID)
-	a.writeEntity(w, http.StatusCreated, a.appRoleAssignmentsContext(sp.ID)+"/$entity", appRoleAssignmentObject(g, sp, res))
+	w.Header().Set("Location", a.base()+"/servicePrincipals/"+addressed.ID+"/"+nav+"/"+g.ID)
+	a.writeEntity(w, http.StatusCreated, a.appRoleAssignmentsContext(addressed.ID, nav)+"/$entity", appRoleAssignmentObject(g, sp, res))
 	return nil
 }
 
 // revokeAppRole is DELETE /servicePrincipals/{id}/appRoleAssignments/{assignmentId};
 // 204 on success (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-delete-approleassignments).
 func (a *API) revokeAppRole(w http.ResponseWriter, r *http.Request) error {
+	return a.revokeGrant(w, r, a.Directory.RevokeAppRoleAssignment)
+}
+
+// revokeAppRoleAssignedTo is DELETE
+// /servicePrincipals/{id}/appRoleAssignedTo/{assignmentId}: a grant of the
+// resource {id}'s app roles (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-delete-approleassignedto).
+func (a *API) revokeAppRoleAssignedTo(w http.ResponseWriter, r *http.Request) error {
+	return a.revokeGrant(w, r, a.Directory.RevokeAppRoleAssignedTo)
+}
+
+func (a *API) revokeGrant(w http.ResponseWriter, r *http.Request, revoke func(ctx context.Context, spID, id string) error) error {
 	sp, err := a.addressedServicePrincipal(r)
 	if err != nil {
 		return err
 	}
-	if err := a.Directory.RevokeAppRoleAssignment(r.Context(), sp.ID, r.PathValue("assignmentId")); err != nil {
+	if err := revoke(r.Context(), sp.ID, r.PathValue("assignmentId")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

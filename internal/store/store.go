@@ -351,6 +351,10 @@ type Applications interface {
 	DeleteAppRoleAssignment(ctx context.Context, id string) error
 	// ListAppRoleAssignments lists the grants held by a principal.
 	ListAppRoleAssignments(ctx context.Context, principalID string) ([]AppRoleAssignment, error)
+	// ListAppRoleAssignmentsOnResource lists, by id, the grants of the
+	// app roles of the resource service principal resourceID (Graph's
+	// appRoleAssignedTo).
+	ListAppRoleAssignmentsOnResource(ctx context.Context, resourceID string) ([]AppRoleAssignment, error)
 	// AppRoleIDsOnResource returns, sorted, the ids of the app roles that
 	// principalID holds on the resource whose service principal has appId
 	// resourceAppID (one query: what the client_credentials grant asks on

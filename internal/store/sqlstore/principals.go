@@ -111,6 +111,12 @@ func (t *txn) ListAppRoleAssignments(ctx context.Context, principalID string) ([
 	return appRoleAssignments.all(ctx, t.rq(), "WHERE ara.principal_id = $1 ORDER BY ara.id", principalID)
 }
 
+// ListAppRoleAssignmentsOnResource lists, by id, the grants on the
+// resource service principal resourceID.
+func (t *txn) ListAppRoleAssignmentsOnResource(ctx context.Context, resourceID string) ([]store.AppRoleAssignment, error) {
+	return appRoleAssignments.all(ctx, t.rq(), "WHERE ara.resource_id = $1 ORDER BY ara.id", resourceID)
+}
+
 // AppRoleIDsOnResource returns, sorted, the app role ids principalID holds
 // on the resource with service principal appId resourceAppID.
 func (t *txn) AppRoleIDsOnResource(ctx context.Context, principalID, resourceAppID string) ([]string, error) {
