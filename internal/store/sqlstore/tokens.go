@@ -146,7 +146,12 @@ func (t *txn) RotateRefreshToken(ctx context.Context, parentID string, at time.T
 		}
 		return nil
 	}
-	return t.write(ctx, func(q querier) error {
+	// A refused compare-and-set wrote nothing, so it is not an error of the
+	// write (which would make a SQLite group commit run its batch again):
+	// it is reported after.
+	refused := false
+	err := t.write(ctx, func(q querier) error {
+		refused = false
 		res, err := q.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
 			parentID, d.timeVal(at))
 		if err != nil {
@@ -155,13 +160,18 @@ func (t *txn) RotateRefreshToken(ctx context.Context, parentID string, at time.T
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("sqlstore: %s: %w", op, err)
 		} else if n == 0 {
-			return fmt.Errorf("sqlstore: %s: %w: parent used, revoked or absent", op, store.ErrConflict)
+			refused = true
+			return nil
 		}
 		if _, err := q.ExecContext(ctx, refreshTokens.insertSQL, refreshTokens.values(t, child)...); err != nil {
 			return t.classify(op, err)
 		}
 		return nil
 	})
+	if err == nil && refused {
+		err = fmt.Errorf("sqlstore: %s: %w: parent used, revoked or absent", op, store.ErrConflict)
+	}
+	return err
 }
 
 // RevokeRefreshToken revokes one token; a token already revoked keeps its
