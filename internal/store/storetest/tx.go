@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vigil-idp/vigil/internal/store"
@@ -133,6 +134,30 @@ func parallel(t *testing.T, n, per int, fn func(w, i int) error) {
 		})
 	}
 	wg.Wait()
+}
+
+// exactlyOnce runs try from 16 workers at once and fails t unless exactly
+// one succeeds and the others get ErrConflict (what says whose attempts,
+// for the message). try may refine what counts as the conflict it expects
+// by returning another error.
+func exactlyOnce(t *testing.T, what string, try func(w int) error) {
+	t.Helper()
+	const n = 16
+	var wins, conflicts atomic.Int32
+	parallel(t, n, 1, func(w, _ int) error {
+		switch err := try(w); {
+		case err == nil:
+			wins.Add(1)
+		case errors.Is(err, store.ErrConflict):
+			conflicts.Add(1)
+		default:
+			return err
+		}
+		return nil
+	})
+	if wins.Load() != 1 || conflicts.Load() != n-1 {
+		t.Fatalf("%d successes and %d conflicts among %d %s", wins.Load(), conflicts.Load(), n, what)
+	}
 }
 
 func testConcurrency(t *testing.T, newStore func(t *testing.T) store.Store) {
