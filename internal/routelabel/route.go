@@ -20,9 +20,11 @@ func Track(r *http.Request) (*http.Request, func() string) {
 
 // Set records pattern (a ServeMux pattern, such as
 // "POST /v1.0/users/{id}/revokeSignInSessions") as the route of the request
-// whose context ctx is, if it is tracked.
+// whose context ctx is, if it is tracked. The first pattern set counts:
+// requests a handler makes inside the request (the parts of a Graph $batch)
+// share its context and must not relabel it.
 func Set(ctx context.Context, pattern string) {
-	if h, ok := ctx.Value(key{}).(*holder); ok && pattern != "" {
+	if h, ok := ctx.Value(key{}).(*holder); ok && pattern != "" && h.pattern == "" {
 		h.pattern = pattern
 	}
 }

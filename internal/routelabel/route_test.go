@@ -15,6 +15,10 @@ func TestTrackAndSet(t *testing.T) {
 	if got() != "GET /v1.0/users/{id}" {
 		t.Fatalf("pattern = %q", got())
 	}
+	Set(r.Context(), "GET /v1.0/me") // a request inside the request: the first route stays
+	if got() != "GET /v1.0/users/{id}" {
+		t.Fatalf("a later Set relabelled the request: %q", got())
+	}
 	Set(context.Background(), "/ignored") // untracked: no panic, no effect
 	Set(r.Context(), "")
 	if got() != "GET /v1.0/users/{id}" {

@@ -201,6 +201,10 @@ func TestServe(t *testing.T) {
 			if code, _ := get(t, srv.base+"/v1.0/users", ""); code != 401 {
 				t.Errorf("GET /v1.0/users without a token = %d, want 401", code)
 			}
+			if code, _, b := call(t, "POST", srv.base+"/v1.0/$batch", token,
+				`{"requests":[{"id":"1","method":"GET","url":"/users?$top=1"}]}`); code != 200 {
+				t.Fatalf("POST /v1.0/$batch = %d %v", code, b)
+			}
 			code, body = get(t, srv.base+"/metrics", "")
 			if code != 200 || !strings.Contains(string(body), `vigil_http_requests_total{code="200",method="GET",route="GET /healthz"}`) {
 				t.Errorf("/metrics = %d, lacks the request counter by route:\n%.2000s", code, body)
@@ -210,6 +214,7 @@ func TestServe(t *testing.T) {
 			for _, want := range []string{
 				`vigil_http_requests_total{code="200",method="GET",route="GET /v1.0/users"}`,
 				`vigil_http_requests_total{code="200",method="GET",route="GET /v1.0/users/{id}"}`,
+				`vigil_http_requests_total{code="200",method="POST",route="POST /v1.0/$batch"}`, // not its parts' route
 			} {
 				if !strings.Contains(string(body), want) {
 					t.Errorf("/metrics lacks %s:\n%.3000s", want, body)
