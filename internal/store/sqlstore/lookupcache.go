@@ -137,58 +137,47 @@ func keep[K comparable, T any](c *lookupCache, m map[K]cached[T], k K, gen uint6
 	m[k] = cached[T]{gen: gen, at: c.now(), v: v}
 }
 
-// cachedClient serves GetClientByAppID at the Store level. The returned
-// Client is shared with the cache: callers must not modify its slices.
-func (t *txn) cachedClient(ctx context.Context, appID string) (store.Client, error) {
+// through serves read from m under k at the Store level: the entry when a
+// current one is there, else what read returns, kept when it succeeded.
+// Inside a transaction, or while the cache is off, it only reads.
+func through[K comparable, T any](ctx context.Context, t *txn, m map[K]cached[T], k K, read func(context.Context) (T, error)) (T, error) {
 	c := t.s.lookups
 	if t.tx != nil || !c.on(t.s) {
-		return t.getClient(ctx, appID)
+		return read(ctx)
 	}
 	gen := c.gen.Load()
-	if v, ok := lookup(c, c.clients, appID, gen); ok {
+	if v, ok := lookup(c, m, k, gen); ok {
 		return v, nil
 	}
-	v, err := t.getClient(ctx, appID)
+	v, err := read(ctx)
 	if err == nil {
-		keep(c, c.clients, appID, gen, v)
+		keep(c, m, k, gen, v)
 	}
 	return v, err
 }
 
-// cachedAppRoles serves AppRoleIDsOnResource at the Store level; a copy is
-// returned.
+// cachedClient serves GetClientByAppID. The returned Client is shared with
+// the cache: callers must not modify its slices.
+func (t *txn) cachedClient(ctx context.Context, appID string) (store.Client, error) {
+	return through(ctx, t, t.s.lookups.clients, appID, func(ctx context.Context) (store.Client, error) {
+		return t.getClient(ctx, appID)
+	})
+}
+
+// cachedAppRoles serves AppRoleIDsOnResource; the caller gets a copy.
 func (t *txn) cachedAppRoles(ctx context.Context, principalID, resourceAppID string) ([]string, error) {
-	c := t.s.lookups
-	if t.tx != nil || !c.on(t.s) {
+	v, err := through(ctx, t, t.s.lookups.roles, [2]string{principalID, resourceAppID}, func(ctx context.Context) ([]string, error) {
 		return t.appRoleIDs(ctx, principalID, resourceAppID)
-	}
-	gen, k := c.gen.Load(), [2]string{principalID, resourceAppID}
-	if v, ok := lookup(c, c.roles, k, gen); ok {
-		return slices.Clone(v), nil
-	}
-	v, err := t.appRoleIDs(ctx, principalID, resourceAppID)
-	if err == nil {
-		keep(c, c.roles, k, gen, slices.Clone(v))
-	}
-	return v, err
+	})
+	return slices.Clone(v), err
 }
 
-// cachedDirectoryRoles serves EffectiveRoleIDs at the Store level; a copy
-// is returned.
+// cachedDirectoryRoles serves EffectiveRoleIDs; the caller gets a copy.
 func (t *txn) cachedDirectoryRoles(ctx context.Context, userID string) ([]string, error) {
-	c := t.s.lookups
-	if t.tx != nil || !c.on(t.s) {
+	v, err := through(ctx, t, t.s.lookups.dirRoles, userID, func(ctx context.Context) ([]string, error) {
 		return t.effectiveRoleIDs(ctx, userID)
-	}
-	gen := c.gen.Load()
-	if v, ok := lookup(c, c.dirRoles, userID, gen); ok {
-		return slices.Clone(v), nil
-	}
-	v, err := t.effectiveRoleIDs(ctx, userID)
-	if err == nil {
-		keep(c, c.dirRoles, userID, gen, slices.Clone(v))
-	}
-	return v, err
+	})
+	return slices.Clone(v), err
 }
 
 // spResult is a cached service principal lookup; absent ones are cached
@@ -199,35 +188,26 @@ type spResult struct {
 }
 
 // cachedServicePrincipal serves GetServicePrincipal (byAppID false) and
-// GetServicePrincipalByAppID (true) at the Store level.
+// GetServicePrincipalByAppID (true).
 func (t *txn) cachedServicePrincipal(ctx context.Context, key string, byAppID bool) (store.ServicePrincipal, error) {
-	get := t.getServicePrincipal
+	get, k := t.getServicePrincipal, [2]string{"id", key}
 	if byAppID {
-		get = t.getServicePrincipalByAppID
+		get, k = t.getServicePrincipalByAppID, [2]string{"appId", key}
 	}
-	c := t.s.lookups
-	if t.tx != nil || !c.on(t.s) {
-		return get(ctx, key)
-	}
-	k := [2]string{"id", key}
-	if byAppID {
-		k[0] = "appId"
-	}
-	gen := c.gen.Load()
-	if v, ok := lookup(c, c.sps, k, gen); ok {
-		if !v.found {
-			return store.ServicePrincipal{}, fmt.Errorf("sqlstore: get service principal %s: %w", key, store.ErrNotFound)
+	r, err := through(ctx, t, t.s.lookups.sps, k, func(ctx context.Context) (spResult, error) {
+		sp, err := get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return spResult{}, nil
 		}
-		return v.sp, nil
-	}
-	sp, err := get(ctx, key)
+		return spResult{sp, err == nil}, err
+	})
 	switch {
-	case err == nil:
-		keep(c, c.sps, k, gen, spResult{sp, true})
-	case errors.Is(err, store.ErrNotFound):
-		keep(c, c.sps, k, gen, spResult{})
+	case err != nil:
+		return store.ServicePrincipal{}, err
+	case !r.found:
+		return store.ServicePrincipal{}, fmt.Errorf("sqlstore: get service principal %s: %w", key, store.ErrNotFound)
 	}
-	return sp, err
+	return r.sp, nil
 }
 
 // on reports whether the cache may be used, starting the PostgreSQL
