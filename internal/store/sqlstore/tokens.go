@@ -87,6 +87,10 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
+// markUsedSQL is the compare-and-set that uses a refresh token ($1 its id,
+// $2 the time): it changes the row only while it is unused and unrevoked.
+const markUsedSQL = "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL"
+
 // MarkRefreshTokenUsed sets UsedAt = at with one conditional UPDATE (the
 // compare-and-set: of concurrent callers exactly one changes the row). It
 // returns ErrConflict when the token was already used or revoked and
@@ -94,8 +98,7 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 func (t *txn) MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time) error {
 	const op = "mark refresh token used"
 	return t.write(ctx, func(q querier) error {
-		used, err := t.changeOne(ctx, q, op, "refresh_tokens", id,
-			"UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL", t.s.d.timeVal(at))
+		used, err := t.changeOne(ctx, q, op, "refresh_tokens", id, markUsedSQL, t.s.d.timeVal(at))
 		if err == nil && !used {
 			err = fmt.Errorf("sqlstore: %s: %w: already used or revoked", op, store.ErrConflict)
 		}
@@ -117,11 +120,10 @@ func (t *txn) MarkRefreshTokenUsed(ctx context.Context, id string, at time.Time)
 // child in its snapshot or finds the parent changed since its snapshot
 // and fails with a serialization error, and InTx runs it again, now seeing
 // the child.
-var rotateSQL = `WITH used AS (
-	UPDATE refresh_tokens SET used_at = $17 WHERE id = $18 AND used_at IS NULL AND revoked_at IS NULL RETURNING id)
+var rotateSQL = `WITH used AS (` + markUsedSQL + ` RETURNING id)
 	INSERT INTO refresh_tokens (` + joinCols(refreshTokens.cols) + `)
-	SELECT $1::text, $2::bytea, $3::text, $4::text, $5::text, $6::text, $7::text, $8::jsonb, $9::text,
-		$10::jsonb, $11::timestamptz, $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::timestamptz, $16::text
+	SELECT $3::text, $4::bytea, $5::text, $6::text, $7::text, $8::text, $9::text, $10::jsonb, $11::text,
+		$12::jsonb, $13::timestamptz, $14::timestamptz, $15::timestamptz, $16::timestamptz, $17::timestamptz, $18::text
 	FROM used`
 
 // RotateRefreshToken marks parentID used and inserts child atomically.
@@ -133,7 +135,7 @@ func (t *txn) RotateRefreshToken(ctx context.Context, parentID string, at time.T
 	}
 	d := t.s.d
 	if d == postgresDialect && t.tx == nil {
-		res, err := t.exec(ctx, rotateSQL, append(refreshTokens.values(t, child), d.timeVal(at), parentID)...)
+		res, err := t.exec(ctx, rotateSQL, append([]any{parentID, d.timeVal(at)}, refreshTokens.values(t, child)...)...)
 		if err != nil {
 			return t.classify(op, err)
 		}
@@ -152,8 +154,7 @@ func (t *txn) RotateRefreshToken(ctx context.Context, parentID string, at time.T
 	refused := false
 	err := t.write(ctx, func(q querier) error {
 		refused = false
-		res, err := q.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL",
-			parentID, d.timeVal(at))
+		res, err := q.ExecContext(ctx, markUsedSQL, parentID, d.timeVal(at))
 		if err != nil {
 			return fmt.Errorf("sqlstore: %s: %w", op, err)
 		}
