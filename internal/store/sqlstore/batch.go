@@ -162,13 +162,7 @@ func (b *batcher) commit(batch []*job) {
 // rolled back, when a writer failed; true when it answered every writer
 // (committed, or failed them all because the transaction was lost).
 func (b *batcher) commitOptimistic(batch []*job) bool {
-	fail := func(err error) {
-		for _, j := range batch {
-			if j.err == nil && j.pnc == nil {
-				j.err = err
-			}
-		}
-	}
+	fail := func(err error) { failRest(batch, err) }
 	tx, err := b.db.BeginTx(context.Background(), nil) // BEGIN IMMEDIATE
 	if err != nil {
 		fail(fmt.Errorf("sqlstore: begin: %w", err))
@@ -200,13 +194,7 @@ func (b *batcher) commitOptimistic(batch []*job) bool {
 
 // commitCareful runs batch with each writer in a savepoint.
 func (b *batcher) commitCareful(batch []*job) {
-	fail := func(err error) {
-		for _, j := range batch {
-			if j.err == nil && j.pnc == nil {
-				j.err = err
-			}
-		}
-	}
+	fail := func(err error) { failRest(batch, err) }
 	tx, err := b.db.BeginTx(context.Background(), nil) // BEGIN IMMEDIATE
 	if err != nil {
 		fail(fmt.Errorf("sqlstore: begin: %w", err))
@@ -257,6 +245,15 @@ func (b *batcher) commitCareful(batch []*job) {
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("sqlstore: commit: %w", err))
+	}
+}
+
+// failRest gives err to every job of batch that has no outcome of its own.
+func failRest(batch []*job, err error) {
+	for _, j := range batch {
+		if j.err == nil && j.pnc == nil {
+			j.err = err
+		}
 	}
 }
 
