@@ -170,6 +170,7 @@ func testOutbox(t *testing.T, newStore func(t *testing.T) store.Store) {
 		readerDone := make(chan error, 1)
 		go func() {
 			var after int64
+			stopping := false
 			for {
 				page, err := s.ListOutbox(ctx, after, 7)
 				if err != nil {
@@ -180,14 +181,20 @@ func testOutbox(t *testing.T, newStore func(t *testing.T) store.Store) {
 					seen = append(seen, e.Seq)
 					after = e.Seq
 				}
-				if len(page) == 0 {
-					select {
-					case <-stop:
-						readerDone <- nil
-						return
-					default:
-						time.Sleep(200 * time.Microsecond)
-					}
+				if len(page) > 0 {
+					continue
+				}
+				if stopping {
+					// An empty page read after stop: everything
+					// committed before stop has been seen.
+					readerDone <- nil
+					return
+				}
+				select {
+				case <-stop:
+					stopping = true // one more read: the last commit may be newer than that page
+				default:
+					time.Sleep(200 * time.Microsecond)
 				}
 			}
 		}()
