@@ -81,6 +81,14 @@ type Outbox interface {
 	// LastOutboxSeq returns the highest Seq ListOutbox can return now (0
 	// when there is none).
 	LastOutboxSeq(ctx context.Context) (int64, error)
+	// OutboxSeqBefore returns the highest Seq of an event created before
+	// t (0 when there is none): ListOutbox(OutboxSeqBefore(t), …) starts
+	// at the events created at or after t. Seqs follow commit order and
+	// CreatedAt the producer's clock, so near t the two may disagree by
+	// the events of concurrent transactions; callers use it for a window
+	// with margin (a new SSF stream's backfill). Its cost grows with the
+	// number of events created since t, not with the outbox.
+	OutboxSeqBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
 // OutboxWaiter is an optional ability of a Store (sqlstore has it): waking

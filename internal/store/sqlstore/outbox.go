@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -134,6 +135,21 @@ func (t *txn) LastOutboxSeq(ctx context.Context) (int64, error) {
 	var seq int64
 	if err := t.rq().QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM outbox").Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sqlstore: last outbox seq: %w", err)
+	}
+	return seq, nil
+}
+
+// OutboxSeqBefore returns the highest Seq of an event created before t.
+// It walks the primary key down from the newest event and stops at the
+// first one older than t: no index on created_at (which every append
+// would pay for) is needed for a recent t.
+func (t *txn) OutboxSeqBefore(ctx context.Context, before time.Time) (int64, error) {
+	var seq int64
+	err := t.rq().QueryRowContext(ctx,
+		"SELECT COALESCE((SELECT seq FROM outbox WHERE created_at < $1 ORDER BY seq DESC LIMIT 1), 0)",
+		t.s.d.timeVal(before)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: outbox seq before: %w", err)
 	}
 	return seq, nil
 }

@@ -87,6 +87,43 @@ func testOutbox(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("SeqBefore", func(t *testing.T) {
+		s := newStore(t)
+		before := func(q store.Outbox, d time.Duration) int64 {
+			t.Helper()
+			seq, err := q.OutboxSeqBefore(ctx, at(d))
+			ok(t, err)
+			return seq
+		}
+		if got := before(s, time.Hour); got != 0 {
+			t.Fatalf("OutboxSeqBefore of an empty outbox = %d", got)
+		}
+		seqs, err := s.AppendOutbox(ctx, event(1), event(2), event(3), event(4), event(5))
+		ok(t, err)
+		for _, c := range []struct {
+			d    time.Duration
+			want int64
+		}{
+			{0, 0},
+			{time.Second, 0}, // event 1 was created at 1 s: not before
+			{time.Second + time.Microsecond, seqs[0]},
+			{3 * time.Second, seqs[1]},
+			{3*time.Second + time.Millisecond, seqs[2]},
+			{time.Hour, seqs[4]},
+		} {
+			if got := before(s, c.d); got != c.want {
+				t.Errorf("OutboxSeqBefore(t0+%v) = %d, want %d", c.d, got, c.want)
+			}
+		}
+		ok(t, s.InTx(ctx, func(tx store.Tx) error {
+			if got := before(tx, 3*time.Second); got != seqs[1] {
+				t.Errorf("in a transaction: OutboxSeqBefore(t0+3s) = %d, want %d", got, seqs[1])
+			}
+			return nil
+		}))
+		same(t, "events from t0+3s", readAll(t, s, before(s, 3*time.Second), 10)[0].ID, "evt-3")
+	})
+
 	t.Run("RolledBackAppendsNothing", func(t *testing.T) {
 		s := newStore(t)
 		err := s.InTx(ctx, func(tx store.Tx) error {
