@@ -60,6 +60,16 @@ type StreamConfiguration struct {
 	// for poll, a poll) the transmitter waits before it may pause,
 	// disable or delete the stream.
 	InactivityTimeout int `json:"inactivity_timeout,omitempty"`
+	// BackfillSeconds ("vigil_backfill_seconds", a Vigil extension) is
+	// set by the receiver when it creates a stream: the transmitter then
+	// queues on the new stream, ahead of anything later, the events of
+	// the requested types that happened in the last BackfillSeconds
+	// seconds, so a receiver that starts afresh (a resource server's
+	// revocation table after a restart) learns what was revoked while
+	// tokens issued before may still be valid. The transmitter answers
+	// with the window it used (it may shorten it; absent or 0: no
+	// backfill). It cannot be changed after creation.
+	BackfillSeconds int `json:"vigil_backfill_seconds,omitempty"`
 }
 
 // Delivery is a stream's "delivery" member (SSF 1.0 §8.1.1): Method is

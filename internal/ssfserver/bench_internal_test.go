@@ -39,7 +39,7 @@ func BenchmarkSETBuildSign(b *testing.B) {
 		InitiatingEntity: ssf.InitiatedByAdmin, EventTimestamp: 1767323045, ReasonAdmin: map[string]string{"en": "Offboarding"}, Body: body})
 	ev := store.OutboxEvent{Seq: 1, ID: "e1", Type: ssf.EventSessionRevoked, UserID: "u", Payload: payload}
 	one := func() {
-		ds, _ := s.plan(ctx, doc, []store.OutboxEvent{ev})
+		ds, _ := s.plan(ctx, doc, []store.OutboxEvent{ev}, false)
 		q, err := decodeQueued(ds[0])
 		if err != nil {
 			b.Fatal(err)

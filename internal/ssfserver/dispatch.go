@@ -122,7 +122,7 @@ func (s *Server) pumpLocked(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			ds, counts := s.plan(ctx, d, events)
+			ds, counts := s.plan(ctx, d, events, false)
 			n, revs = len(ds), nil
 			if len(ds) > 0 {
 				if err := tx.EnqueueDeliveries(ctx, ds...); err != nil {
@@ -168,9 +168,42 @@ func (s *Server) noteDispatched(seq int64) {
 	}
 }
 
+// backfill queues on st, a stream being created in tx, the SETs of the
+// events created since `since` up to st.StartSeq (those after it are the
+// dispatcher's), a page at a time. They count in no revocation's
+// receipts: a receipt reports the streams that existed when the
+// revocation happened.
+func (s *Server) backfill(ctx context.Context, tx store.Tx, st *stream, since time.Time) error {
+	from, err := tx.OutboxSeqBefore(ctx, since)
+	if err != nil {
+		return err
+	}
+	only := &streamDoc{Streams: []*stream{st}}
+	for from < st.StartSeq {
+		events, err := tx.ListOutbox(ctx, from, dispatchBatch)
+		if err != nil {
+			return fmt.Errorf("ssfserver: backfill: %w", err)
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		from = events[len(events)-1].Seq
+		if i := slices.IndexFunc(events, func(e store.OutboxEvent) bool { return e.Seq > st.StartSeq }); i >= 0 {
+			events = events[:i]
+		}
+		if ds, _ := s.plan(ctx, only, events, true); len(ds) > 0 {
+			if err := tx.EnqueueDeliveries(ctx, ds...); err != nil {
+				return fmt.Errorf("ssfserver: backfill: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // plan returns the deliveries the events call for and the receipt counts
-// per revocation and stream.
-func (s *Server) plan(ctx context.Context, d *streamDoc, events []store.OutboxEvent) ([]store.Delivery, map[string]map[string]*receiptCount) {
+// per revocation and stream. A backfill plans events that are at or
+// before each stream's StartSeq, and counts nothing.
+func (s *Server) plan(ctx context.Context, d *streamDoc, events []store.OutboxEvent, backfill bool) ([]store.Delivery, map[string]map[string]*receiptCount) {
 	now := s.now()
 	var ds []store.Delivery
 	counts := map[string]map[string]*receiptCount{}
@@ -222,13 +255,17 @@ func (s *Server) plan(ctx context.Context, d *streamDoc, events []store.OutboxEv
 			txn = ev.ID
 		}
 		for _, st := range d.Streams {
-			if ev.Seq <= st.StartSeq || !slices.Contains(delivered(st.EventsRequested), ev.Type) || s.excluded(st, p) {
+			if (ev.Seq <= st.StartSeq) != backfill || !slices.Contains(delivered(st.EventsRequested), ev.Type) || s.excluded(st, p) {
 				continue
 			}
 			// SSF 1.0 §8.1.2: a disabled stream does not hold events,
 			// including those that happened while it was disabled.
 			drop := st.Status == ssf.StatusDisabled || ev.Seq <= st.DropThrough
-			if p.RevocationID != "" {
+			rev := p.RevocationID
+			if backfill {
+				rev = "" // counted in no receipt
+			}
+			if rev != "" {
 				byStream := counts[p.RevocationID]
 				if byStream == nil {
 					byStream = map[string]*receiptCount{}
@@ -251,7 +288,7 @@ func (s *Server) plan(ctx context.Context, d *streamDoc, events []store.OutboxEv
 			sub := subject
 			set := ssf.SET{Issuer: s.Issuer, Audience: ssf.Audience{st.Receiver}, Txn: txn, SubID: &sub,
 				Events: map[string]json.RawMessage{ev.Type: body}}
-			add(st, eventsQueue(st.ID), p.Subject.UserID, ev, queued{SET: set, Type: ev.Type, RevocationID: p.RevocationID})
+			add(st, eventsQueue(st.ID), p.Subject.UserID, ev, queued{SET: set, Type: ev.Type, RevocationID: rev})
 		}
 	}
 	return ds, counts

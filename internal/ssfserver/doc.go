@@ -63,6 +63,21 @@
 // acknowledge and fail SETs, and mirrors them into store.Revocations
 // receipts (also done in the background after every change).
 //
+// # Backfill
+//
+// A new stream gets the events that happen after it is created. A
+// receiver that starts with nothing (a resource server's revocation table
+// after a restart) also needs what was revoked earlier while tokens issued
+// before may still be valid: it creates the stream with the Vigil
+// extension member vigil_backfill_seconds, and the creating transaction
+// queues on the stream, ahead of anything later, the SETs of the outbox
+// events of its requested types created in that window, up to the
+// stream's start (after it, the dispatcher's). The window is capped by
+// MaxBackfill (48 h: the longest access token is 28 h) and echoed in the
+// configuration; it is fixed once the stream exists. Backfilled SETs
+// count in no revocation's receipts, which report the streams that
+// existed when the revocation happened.
+//
 // # Events
 //
 // The outbox is the only source. A dispatcher (Server.Run, and every poll

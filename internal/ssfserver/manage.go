@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/ssf"
@@ -47,6 +48,10 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request, c caller) 
 	if err := s.applyReceiverFields(ctx, st, in, present, true); err != nil {
 		return err
 	}
+	if in.BackfillSeconds < 0 {
+		return badRequest("vigil_backfill_seconds must not be negative")
+	}
+	st.BackfillSeconds = min(in.BackfillSeconds, int(positive(s.MaxBackfill, DefaultMaxBackfill)/time.Second))
 	limit := positive(s.MaxStreamsPerReceiver, DefaultMaxStreamsPerReceiver)
 	err = s.changeStreams(ctx, func(tx store.Tx, d *streamDoc) error {
 		if d.count(c.receiver) >= limit {
@@ -58,6 +63,11 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request, c caller) 
 			return err
 		}
 		st.StartSeq = last
+		if st.BackfillSeconds > 0 {
+			if err := s.backfill(ctx, tx, st, now.Add(-time.Duration(st.BackfillSeconds)*time.Second)); err != nil {
+				return err
+			}
+		}
 		d.Streams = append(d.Streams, st)
 		return nil
 	})

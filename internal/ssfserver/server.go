@@ -35,6 +35,9 @@ const (
 	DefaultMinVerificationInterval = 30 * time.Second
 	DefaultMaxStreamsPerReceiver   = 20
 	DefaultRecheck                 = 2 * time.Second
+	// DefaultMaxBackfill covers Vigil's longest access token (28 h, a
+	// CAE-capable client's) with room to spare.
+	DefaultMaxBackfill = 48 * time.Hour
 )
 
 // Names in the store.
@@ -180,6 +183,10 @@ type Server struct {
 	// MaxStreamsPerReceiver bounds a receiver's streams (more: 409); 0
 	// means DefaultMaxStreamsPerReceiver.
 	MaxStreamsPerReceiver int
+	// MaxBackfill bounds the window of earlier events a new stream may
+	// ask for (vigil_backfill_seconds; a longer request is shortened); 0
+	// means DefaultMaxBackfill.
+	MaxBackfill time.Duration
 	// Recheck is how often waiting workers and long polls look at the
 	// store without a wake-up (a lost notification, a push retry falling
 	// due, a poll lease running out); 0 means DefaultRecheck.

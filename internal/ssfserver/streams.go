@@ -56,7 +56,10 @@ type stream struct {
 	// set to the last outbox Seq when the stream is disabled (what is
 	// queued is dropped) and when it is enabled again (what happened
 	// while it was disabled is dropped).
-	DropThrough      int64      `json:"dropThrough,omitempty"`
+	DropThrough int64 `json:"dropThrough,omitempty"`
+	// BackfillSeconds is the window of earlier events queued when the
+	// stream was created (vigil_backfill_seconds).
+	BackfillSeconds  int        `json:"backfillSeconds,omitempty"`
 	CreatedAt        time.Time  `json:"createdAt"`
 	UpdatedAt        time.Time  `json:"updatedAt"`
 	LastVerification *time.Time `json:"lastVerification,omitempty"`
@@ -168,6 +171,7 @@ func (s *Server) config(st *stream) ssf.StreamConfiguration {
 		Delivery:                &d,
 		MinVerificationInterval: int(s.minVerification() / time.Second),
 		Description:             st.Description,
+		BackfillSeconds:         st.BackfillSeconds,
 	}
 }
 
@@ -180,7 +184,9 @@ var receiverFields = []string{"events_requested", "delivery", "description"}
 
 // transmitterFields are the members only the transmitter sets: a receiver
 // may echo them in an update, unchanged (SSF 1.0 §8.1.1.3).
-var transmitterFields = []string{"iss", "aud", "events_supported", "events_delivered", "min_verification_interval", "inactivity_timeout"}
+// vigil_backfill_seconds is the receiver's at creation only, and fixed
+// afterwards like these.
+var transmitterFields = []string{"iss", "aud", "events_supported", "events_delivered", "min_verification_interval", "inactivity_timeout", "vigil_backfill_seconds"}
 
 // applyReceiverFields validates and copies the receiver-supplied members
 // of in into st: those present in `present`, or all of them (absent ones
