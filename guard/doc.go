@@ -78,12 +78,19 @@
 // longer than Config.FailClosedAfter every token is refused with 503 (0,
 // the default, never fails closed: a documented risk).
 //
-// # Limits
+// # Restarts
 //
-// The table lives in memory: a guard that restarts knows only the
-// revocations delivered after its new stream was created, so tokens
-// revoked earlier (and not yet expired) are accepted again until they
-// expire. Keep MaxTokenLifetime short, or restart rarely.
+// The table lives in memory. So that a guard that restarts (or a new
+// replica) does not accept again tokens revoked before its stream existed,
+// Run creates every stream with the Vigil extension
+// vigil_backfill_seconds = MaxTokenLifetime + Skew: the transmitter queues
+// the earlier revocations of that window on the new stream first. With
+// poll delivery, Ready is closed only once that backfill is applied; with
+// push, the backfill is pushed at once (a SET that arrives before the
+// transmitter's answer to the stream creation waits for it). A
+// transmitter that is not Vigil ignores the member: the guard logs a
+// warning, and tokens revoked before the stream was created are accepted
+// until they expire.
 //
 // # Boundaries
 //

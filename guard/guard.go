@@ -184,10 +184,14 @@ type Guard struct {
 	m        *metrics
 
 	// stream is the established stream (nil until Run establishes it).
-	stream  atomic.Pointer[streamInfo]
-	replays *replayCache
-	ready   chan struct{}
-	once    sync.Once
+	stream atomic.Pointer[streamInfo]
+	// pendingPush is the Authorization header of the push stream being
+	// created: its first SETs (a backfill) may arrive before the
+	// transmitter's answer does.
+	pendingPush atomic.Pointer[string]
+	replays     *replayCache
+	ready       chan struct{}
+	once        sync.Once
 }
 
 // New checks cfg and returns a Guard. It does no I/O: discovery and the
@@ -240,7 +244,9 @@ func (g *Guard) authorizationURL(ctx context.Context) string {
 }
 
 // Ready is closed once Run has established the stream for the first
-// time: from then on, every revocation reaches the table.
+// time and, with poll delivery, applied its backfill (the revocations of
+// the last MaxTokenLifetime): from then on, every revocation reaches the
+// table.
 func (g *Guard) Ready() <-chan struct{} { return g.ready }
 
 // Verify checks token as an access token (RFC 9068: typ at+jwt, an

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/vigil-idp/vigil/ssf"
 )
@@ -23,7 +24,9 @@ const maxSETBytes = 64 << 10
 // and answers 202. A SET it cannot accept is answered 400 with
 // {"err": code, "description": text} (RFC 8935 §2.3); a failed
 // Authorization 401; a SET pushed before the stream is established, or
-// while the transmitter's keys cannot be fetched, 503.
+// while the transmitter's keys cannot be fetched, 503. A SET for the
+// stream being created (its Authorization) waits up to 5 s for the
+// transmitter's answer, so a backfill pushed at creation is not refused.
 func (g *Guard) PushHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -32,6 +35,11 @@ func (g *Guard) PushHandler() http.Handler {
 			return
 		}
 		info := g.stream.Load()
+		if auth := r.Header.Get("Authorization"); info == nil || info.pushAuth != auth {
+			if p := g.pendingPush.Load(); p != nil && subtle.ConstantTimeCompare([]byte(auth), []byte(*p)) == 1 {
+				info = g.awaitStream(r, *p)
+			}
+		}
 		if info == nil || info.pushAuth == "" {
 			w.Header().Set("Retry-After", "1")
 			pushError(w, http.StatusServiceUnavailable, ssf.SETErrAccessDenied, "no push stream is established")
@@ -73,6 +81,32 @@ func (g *Guard) PushHandler() http.Handler {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	})
+}
+
+// pushWait bounds how long a SET pushed for a stream being created waits
+// for the transmitter's answer to its creation.
+const pushWait = 5 * time.Second
+
+// awaitStream waits (up to pushWait, or the request's end) until the
+// stream whose push Authorization is auth is established, and returns the
+// stream then established.
+func (g *Guard) awaitStream(r *http.Request, auth string) *streamInfo {
+	deadline := time.NewTimer(pushWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if info := g.stream.Load(); info != nil && info.pushAuth == auth {
+			return info
+		}
+		select {
+		case <-r.Context().Done():
+			return g.stream.Load()
+		case <-deadline.C:
+			return g.stream.Load()
+		case <-tick.C:
+		}
+	}
 }
 
 func pushError(w http.ResponseWriter, status int, code, desc string) {

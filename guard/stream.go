@@ -191,13 +191,14 @@ func (g *Guard) Run(ctx context.Context) error {
 		now := g.now()
 		g.health.setEnabled(now, true)
 		g.health.setConnected(now, true)
-		g.once.Do(func() { close(g.ready) })
+		ready := func() { g.once.Do(func() { close(g.ready) }) }
 		g.log.Info("guard: SSF stream established", "stream_id", s.info.id, "transmitter", s.info.issuer,
-			"delivery", s.info.config.Delivery.Method)
+			"delivery", s.info.config.Delivery.Method, "backfill_seconds", s.info.config.BackfillSeconds)
 		if s.info.pushAuth != "" {
+			ready() // the backfill is pushed like any other SET
 			err = s.heartbeat(ctx)
 		} else {
-			err = s.poll(ctx)
+			err = s.poll(ctx, ready)
 		}
 		g.health.setConnected(g.now(), false)
 		if ctx.Err() != nil {
@@ -256,10 +257,12 @@ func (g *Guard) connect(ctx context.Context) (*session, error) {
 		Delivery:        &ssf.Delivery{Method: ssf.DeliveryPoll},
 		EventsRequested: EventsRequested,
 		Description:     sc.Description,
+		BackfillSeconds: g.backfillSeconds(),
 	}
 	pushAuth := ""
 	if sc.PushURL != "" {
 		pushAuth = "Bearer " + randomToken()
+		g.pendingPush.Store(&pushAuth)
 		req.Delivery = &ssf.Delivery{Method: ssf.DeliveryPush, EndpointURL: sc.PushURL, AuthorizationHeader: pushAuth}
 	}
 	var cfg ssf.StreamConfiguration
@@ -291,6 +294,11 @@ func (g *Guard) checkCreated(cfg ssf.StreamConfiguration, meta ssf.TransmitterMe
 	case cfg.Delivery == nil || (!push && cfg.Delivery.EndpointURL == ""):
 		return errors.New("guard: created stream has no poll endpoint_url")
 	}
+	if want := g.backfillSeconds(); cfg.BackfillSeconds < want {
+		g.log.Warn("guard: the transmitter backfills less than the longest token lifetime (none, if it is not Vigil): "+
+			"tokens revoked before the stream was created are accepted until they expire",
+			"stream_id", cfg.StreamID, "backfill_seconds", cfg.BackfillSeconds, "want_seconds", want)
+	}
 	for _, e := range EventsRequested {
 		if !slices.Contains(cfg.EventsDelivered, e) {
 			g.log.Warn("guard: the transmitter will not deliver an event type; those revocations will not be enforced",
@@ -298,6 +306,13 @@ func (g *Guard) checkCreated(cfg ssf.StreamConfiguration, meta ssf.TransmitterMe
 		}
 	}
 	return nil
+}
+
+// backfillSeconds is the window of earlier revocations a new stream asks
+// for (vigil_backfill_seconds): every token still accepted was issued
+// within MaxTokenLifetime (plus Skew), so no older revocation matters.
+func (g *Guard) backfillSeconds() int {
+	return int((g.cfg.MaxTokenLifetime + g.cfg.Skew + time.Second - 1) / time.Second)
 }
 
 // transmitterKeys returns the key set of the transmitter's jwks_uri: the
@@ -362,14 +377,17 @@ func (s *session) call(ctx context.Context, method, url string, in, out any) err
 // poll long-polls the stream (RFC 8936) until ctx is done or the stream
 // is gone: each request acknowledges the SETs applied since the last one
 // (and reports those that could not be, in setErrs) and waits for more.
-func (s *session) poll(ctx context.Context) error {
+// It first drains what is queued (the backfill) with immediate polls and
+// calls ready once that is applied.
+func (s *session) poll(ctx context.Context, ready func()) error {
 	g, sc := s.g, s.g.cfg.Stream
 	b := backoff{min: sc.RetryMin, max: sc.RetryMax}
 	var acks []string
 	var errs map[string]ssf.SETError
 	n := sc.MaxEvents
+	draining := true
 	for {
-		req := ssf.PollRequest{MaxEvents: &n, ReturnImmediately: false, Ack: acks, SetErrs: errs}
+		req := ssf.PollRequest{MaxEvents: &n, ReturnImmediately: draining, Ack: acks, SetErrs: errs}
 		var resp ssf.PollResponse
 		start := g.now()
 		pctx, cancel := context.WithTimeout(ctx, sc.PollTimeout)
@@ -399,6 +417,10 @@ func (s *session) poll(ctx context.Context) error {
 		b.reset()
 		g.health.setConnected(g.now(), true)
 		acks, errs = g.receive(ctx, s.info, resp.Sets)
+		if draining && !resp.MoreAvailable {
+			draining = false
+			ready()
+		}
 	}
 }
 

@@ -289,3 +289,23 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("table has %d users, %d sessions after pruning, want 1, 0", u, s)
 	}
 }
+
+// TestStreamAsksForBackfill: the guard creates its stream asking for the
+// revocations of the longest token lifetime (plus skew) before it, each
+// time it creates one.
+func TestStreamAsksForBackfill(t *testing.T) {
+	clock := newFakeClock()
+	ti := newTestIssuer(t, clock.Now)
+	g := startGuard(t, ti, clock, func(c *Config) { c.MaxTokenLifetime = 2 * time.Hour; c.Skew = 10 * time.Second })
+	want := 2*3600 + 10
+	ti.locked(func(ti *testIssuer) {
+		for id, st := range ti.streams {
+			if st.cfg.BackfillSeconds != want {
+				t.Errorf("stream %s asked for vigil_backfill_seconds %d, want %d", id, st.cfg.BackfillSeconds, want)
+			}
+		}
+	})
+	if got := g.stream.Load().config.BackfillSeconds; got != want {
+		t.Errorf("established stream's backfill = %d, want %d", got, want)
+	}
+}

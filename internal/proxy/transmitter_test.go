@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -154,17 +153,7 @@ func TestGuardWithVigilTransmitter(t *testing.T) {
 			t.Run(mode, func(t *testing.T) {
 				g := tr.startGuard(t, mode == "push")
 				ctx := context.Background()
-				kind := func(tok string) guard.Kind {
-					_, err := g.Verify(ctx, tok)
-					var ge *guard.Error
-					if errors.As(err, &ge) {
-						return ge.Kind
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
-					return 0
-				}
+				kind := func(tok string) guard.Kind { return verifyKind(t, g, tok) }
 				a, _, tokA := tr.user()
 				b, sidB, tokB := tr.user()
 				tokB2 := tr.token(b, uuid.NewString()) // another session of b

@@ -74,6 +74,9 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request, c caller) 
 	if err != nil {
 		return err
 	}
+	if st.BackfillSeconds > 0 && st.Delivery.Method == ssf.DeliveryPush {
+		s.wakePush() // the backfill is due now
+	}
 	writeJSON(w, http.StatusCreated, s.config(st))
 	return nil
 }
