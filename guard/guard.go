@@ -23,9 +23,9 @@ const (
 	// MaxSkew is the largest Config.Skew New accepts.
 	MaxSkew = 5 * time.Minute
 	// DefaultMaxTokenLifetime is the default Config.MaxTokenLifetime:
-	// longer than Vigil's CAE access tokens (Entra's go up to 28 h with
-	// CAE; set it to match your issuer).
-	DefaultMaxTokenLifetime = 24 * time.Hour
+	// the longest access token Vigil's policies allow (a CAE-capable
+	// client's, up to 28 h, as Entra's). Set it to match your issuer.
+	DefaultMaxTokenLifetime = 28 * time.Hour
 	// DefaultJWKSRefreshInterval is the default Config.JWKSRefreshInterval.
 	DefaultJWKSRefreshInterval = 10 * time.Second
 	// DefaultVerifiedCacheSize is the default Config.VerifiedCacheSize.
@@ -70,8 +70,9 @@ type Config struct {
 	Skew time.Duration
 	// MaxTokenLifetime is the longest lifetime of an access token of
 	// Issuer. Revocation entries older than it (plus Skew) can no longer
-	// affect an unexpired token and are dropped. 0 means
-	// DefaultMaxTokenLifetime.
+	// affect an unexpired token and are dropped, and a token whose
+	// exp - iat exceeds it is refused (KindMalformed): it could outlive
+	// its revocation's entry. 0 means DefaultMaxTokenLifetime.
 	MaxTokenLifetime time.Duration
 	// JWKSRefreshInterval is the least time between two JWKS (or
 	// discovery) fetches: a token with an unknown kid triggers at most one

@@ -111,6 +111,11 @@ func (g *Guard) verifyToken(ctx context.Context, raw string, now time.Time) (*Id
 		return nil, failf(KindMalformed, "token lacks exp or iat")
 	}
 	skew := g.cfg.Skew
+	if life := c.Expiry.Time().Sub(c.IssuedAt.Time()); life > g.cfg.MaxTokenLifetime {
+		// The table forgets revocations older than MaxTokenLifetime: such
+		// a token could outlive its own revocation's entry.
+		return nil, failf(KindMalformed, fmt.Sprintf("lifetime %s exceeds the guard's MaxTokenLifetime %s", life, g.cfg.MaxTokenLifetime))
+	}
 	if now.After(c.Expiry.Time().Add(skew)) {
 		return nil, failf(KindExpired, fmt.Sprintf("expired at %s", c.Expiry.Time().UTC().Format(time.RFC3339)))
 	}

@@ -64,6 +64,8 @@ func TestVerify(t *testing.T) {
 		{"nbf in the future", ti.mint(with(func(c map[string]any) { c["nbf"] = now.Add(2 * time.Minute).Unix() })), KindNotYetValid},
 		{"nbf within skew", ti.mint(with(func(c map[string]any) { c["nbf"] = now.Add(20 * time.Second).Unix() })), 0},
 		{"iat in the future", ti.mint(with(func(c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() })), KindNotYetValid},
+		{"lifetime of MaxTokenLifetime (28 h)", ti.mint(with(func(c map[string]any) { c["exp"] = iat.Add(28 * time.Hour).Unix() })), 0},
+		{"lifetime beyond MaxTokenLifetime", ti.mint(with(func(c map[string]any) { c["exp"] = iat.Add(28*time.Hour + time.Second).Unix() })), KindMalformed},
 		{"no exp", ti.mint(with(func(c map[string]any) { delete(c, "exp") })), KindMalformed},
 		{"no iat", ti.mint(with(func(c map[string]any) { delete(c, "iat") })), KindMalformed},
 		{"not a JWS", "not.a.jws", KindMalformed},

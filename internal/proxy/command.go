@@ -255,7 +255,7 @@ The stream's OAuth client comes from ` + EnvClientID + ` and ` + EnvClientSecret
 	f.BoolVar(&o.Headers.ForwardAuthorization, "forward-authorization", false, "pass the caller's Authorization header to the upstream")
 	f.DurationVar(&o.FailClosedAfter, "fail-closed-after", 5*time.Minute,
 		"refuse every request (503) once the revocation stream has been down this long; 0 never does (revoked tokens then work while it is down)")
-	f.DurationVar(&o.MaxTokenLifetime, "max-token-lifetime", guard.DefaultMaxTokenLifetime, "longest access-token lifetime of the issuer (older revocations are forgotten)")
+	f.DurationVar(&o.MaxTokenLifetime, "max-token-lifetime", guard.DefaultMaxTokenLifetime, "longest access-token lifetime of the issuer (older revocations are forgotten; longer-lived tokens are refused)")
 	f.StringVar(&o.PushPath, "push-path", "", "receive SETs by push (RFC 8935) at this path instead of long polling")
 	f.StringVar(&o.PublicURL, "public-url", "", "the proxy's base URL as the transmitter reaches it, for --push-path (default http://<listen address>)")
 	f.StringVar(&o.MetricsListen, "metrics-listen", "", "serve /metrics and /healthz on this address")
