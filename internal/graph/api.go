@@ -259,7 +259,7 @@ func (a *API) dispatch(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	r = r2
+	r = lowerGUIDs(r2)
 	if p := r.URL.Path; len(p) > len(prefixV1+"/") && strings.HasSuffix(p, "/") {
 		trimmed := *r
 		u := *r.URL

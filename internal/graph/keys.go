@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // keySegment is an OData key-as-parenthesis path segment: set('value') (the
@@ -131,6 +133,42 @@ func rewriteKeySegment(r *http.Request) (*http.Request, error) {
 	return r2, nil
 }
 
+// lowerGUIDs lower-cases every GUID-shaped segment of r's path: Vigil's
+// object ids are lower-case GUIDs and Graph compares ids without regard
+// to case, so /users/{ID} names the same user as /users/{id}. Other
+// segments (userPrincipalNames, which are compared case-insensitively
+// anyway, action names) are left as they are.
+func lowerGUIDs(r *http.Request) *http.Request {
+	segs := strings.Split(r.URL.Path, "/")
+	changed := false
+	for i, seg := range segs {
+		if g := canonicalGUID(seg); g != seg {
+			segs[i], changed = g, true
+		}
+	}
+	if !changed {
+		return r
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = strings.Join(segs, "/"), ""
+	r2.URL = &u
+	return r2
+}
+
+// canonicalGUID is s lower-cased when it is a GUID in its 36-character
+// form, else s.
+func canonicalGUID(s string) string {
+	if len(s) != 36 || strings.ToLower(s) == s {
+		return s
+	}
+	if _, err := uuid.Parse(s); err != nil {
+		return s
+	}
+	return strings.ToLower(s)
+}
+
 // unknownSegment is Graph's answer to a path it has no resource for.
 func unknownSegment(seg string) *Error {
 	return NewError(http.StatusBadRequest, CodeBadRequest, "Resource not found for the segment '"+seg+"'.", nil)
@@ -158,12 +196,12 @@ func parseReference(ref string) (string, bool) {
 		if k.prop != "" || !isRefTarget(k.set) || strings.Contains(k.value, "/") {
 			return "", false
 		}
-		return k.value, true
+		return canonicalGUID(k.value), true
 	}
 	if len(segs) < 2 || !isRefTarget(segs[len(segs)-2]) || strings.ContainsAny(last, "/()'") {
 		return "", false
 	}
-	return last, true
+	return canonicalGUID(last), true
 }
 
 func isRefTarget(set string) bool {

@@ -144,3 +144,19 @@ func TestRewriteKeySegment(t *testing.T) {
 		t.Fatalf("escaped path = %q, %v", r.URL.EscapedPath(), err)
 	}
 }
+
+func TestLowerGUIDs(t *testing.T) {
+	for target, want := range map[string]string{
+		"/v1.0/users/5D1E8A3C-2B4F-4C6D-8E9F-0A1B2C3D4E5F/revokeSignInSessions":                               "/v1.0/users/5d1e8a3c-2b4f-4c6d-8e9f-0a1b2c3d4e5f/revokeSignInSessions",
+		"/v1.0/groups/5D1E8A3C-2B4F-4C6D-8E9F-0A1B2C3D4E5F/members/0F9E8D7C-6B5A-4938-8271-605F4E3D2C1B/$ref": "/v1.0/groups/5d1e8a3c-2b4f-4c6d-8e9f-0a1b2c3d4e5f/members/0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b/$ref",
+		"/v1.0/users/Ada@Contoso.com":                     "/v1.0/users/Ada@Contoso.com", // not a GUID: as written
+		"/v1.0/users/5D1E8A3C-2B4F-4C6D-8E9F-0A1B2C3D4E5": "/v1.0/users/5D1E8A3C-2B4F-4C6D-8E9F-0A1B2C3D4E5",
+	} {
+		if got := lowerGUIDs(httptest.NewRequest("POST", target, nil)).URL.Path; got != want {
+			t.Errorf("lowerGUIDs(%s) = %s, want %s", target, got, want)
+		}
+	}
+	if id, ok := parseReference("https://graph.microsoft.com/v1.0/directoryObjects/5D1E8A3C-2B4F-4C6D-8E9F-0A1B2C3D4E5F"); !ok || id != "5d1e8a3c-2b4f-4c6d-8e9f-0a1b2c3d4e5f" {
+		t.Errorf("parseReference of an upper-case GUID = %q, %v", id, ok)
+	}
+}
