@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -52,29 +51,20 @@ const (
 	opUnassign = "Unassign"
 )
 
-type initiatorKey struct{}
-
 // WithInitiator returns a context whose directory writes are attributed to
-// in: the audit record's initiatedBy, the initiating_entity of the events
-// of account disable, delete and password changes, and the authority
-// nothing else checks (the directory does not authorize; internal/graph
-// does before calling it). The HTTP layer sets it per request. Without
-// it, the principal of authz.WithPrincipal is used (with no display names),
-// and without that the write is attributed to the system.
+// in (revocation.WithInitiator): the audit record's initiatedBy, the
+// initiating_entity of the events of account disable, delete and password
+// changes, and the authority nothing else checks (the directory does not
+// authorize; internal/graph does before calling it). The HTTP layer sets
+// it per request. Without it, the principal of authz.WithPrincipal is used
+// (with no display names), and without that the write is attributed to
+// the system.
 func WithInitiator(ctx context.Context, in revocation.Initiator) context.Context {
-	return context.WithValue(ctx, initiatorKey{}, in)
+	return revocation.WithInitiator(ctx, in)
 }
 
 // initiator returns who makes the writes done with ctx.
-func initiator(ctx context.Context) revocation.Initiator {
-	if in, ok := ctx.Value(initiatorKey{}).(revocation.Initiator); ok {
-		return in
-	}
-	if p, ok := authz.FromContext(ctx); ok {
-		return revocation.Initiator{Principal: p}
-	}
-	return revocation.Initiator{}
-}
+func initiator(ctx context.Context) revocation.Initiator { return revocation.InitiatorFrom(ctx) }
 
 // change is one audited directory write. correlation groups the records
 // of one operation; "" means a new id.

@@ -1,6 +1,7 @@
 package revocation
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,6 +41,29 @@ func (e *Error) Unwrap() error { return e.Kind }
 
 func refuse(kind error, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+type initiatorKey struct{}
+
+// WithInitiator returns a context whose writes (directory changes,
+// session policies) are attributed to in: the audit record's initiatedBy,
+// and the initiating_entity of the events they cause. The HTTP layers set
+// it per request.
+func WithInitiator(ctx context.Context, in Initiator) context.Context {
+	return context.WithValue(ctx, initiatorKey{}, in)
+}
+
+// InitiatorFrom returns who makes the writes done with ctx: the Initiator
+// of WithInitiator; else the principal of authz.WithPrincipal (with no
+// display names); else the system.
+func InitiatorFrom(ctx context.Context) Initiator {
+	if in, ok := ctx.Value(initiatorKey{}).(Initiator); ok {
+		return in
+	}
+	if p, ok := authz.FromContext(ctx); ok {
+		return Initiator{Principal: p}
+	}
+	return Initiator{}
 }
 
 // Initiator is who asked for a revocation or a directory change: it is

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -358,7 +359,20 @@ func (s *Service) PutPolicy(ctx context.Context, scope string, set Settings) (Sc
 		return ScopedPolicy{}, fmt.Errorf("session: encode policy: %w", err)
 	}
 	p := store.Policy{Scope: scope, Document: doc, UpdatedAt: s.now()}
-	if err := s.Store.PutPolicy(ctx, p); err != nil {
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		old, err := tx.GetPolicy(ctx, scope)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.PutPolicy(ctx, p); err != nil {
+			return err
+		}
+		if old.Scope == "" {
+			return s.auditPolicy(ctx, tx, AuditActivityAddPolicy, "Add", scope, nil, doc)
+		}
+		return s.auditPolicy(ctx, tx, AuditActivityUpdatePolicy, "Update", scope, old.Document, doc)
+	})
+	if err != nil {
 		return ScopedPolicy{}, fmt.Errorf("session: put policy %s: %w", scope, err)
 	}
 	s.invalidatePolicies()
@@ -371,7 +385,17 @@ func (s *Service) DeletePolicy(ctx context.Context, scope string) error {
 	if err := CheckScope(scope); err != nil {
 		return err
 	}
-	if err := s.Store.DeletePolicy(ctx, scope); err != nil {
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		old, err := tx.GetPolicy(ctx, scope)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeletePolicy(ctx, scope); err != nil {
+			return err
+		}
+		return s.auditPolicy(ctx, tx, AuditActivityDeletePolicy, "Delete", scope, old.Document, nil)
+	})
+	if err != nil {
 		return fmt.Errorf("session: delete policy %s: %w", scope, err)
 	}
 	s.invalidatePolicies()
@@ -471,4 +495,43 @@ func (s *Service) invalidatePolicies() {
 	s.cache = nil
 	s.cacheGen++
 	s.mu.Unlock()
+}
+
+// Audit vocabulary of session policy writes: Entra's policy activities
+// (category Policy, logged by Core Directory); the target is the policy,
+// named by its scope, and its PolicyDetail is the settings document
+// before and after.
+const (
+	AuditActivityAddPolicy    = "Add policy"
+	AuditActivityUpdatePolicy = "Update policy"
+	AuditActivityDeletePolicy = "Delete policy"
+	AuditCategoryPolicy       = "Policy"
+	auditTargetPolicy         = "Policy"
+	auditPropPolicyDetail     = "PolicyDetail"
+)
+
+// auditPolicy appends the audit record of a policy write in tx,
+// attributed to ctx's initiator (revocation.WithInitiator); oldDoc and
+// newDoc are the settings documents (nil when absent).
+func (s *Service) auditPolicy(ctx context.Context, tx store.Audit, activity, op, scope string, oldDoc, newDoc []byte) error {
+	value := func(doc []byte) string {
+		if doc == nil {
+			return "[]"
+		}
+		return revocation.JSONValue(string(doc))
+	}
+	name := "Session policy of application " + scope
+	if scope == PolicyGlobal {
+		name = "Global session policy"
+	}
+	e := revocation.AuditEntry{
+		At: s.now(), Activity: activity, Category: AuditCategoryPolicy, OperationType: op,
+		CorrelationID: s.newID(), Initiator: revocation.InitiatorFrom(ctx),
+		Targets: []revocation.AuditTarget{{ID: scope, DisplayName: name, Type: auditTargetPolicy,
+			ModifiedProperties: []revocation.ModifiedProperty{{DisplayName: auditPropPolicyDetail, OldValue: value(oldDoc), NewValue: value(newDoc)}}}},
+	}
+	if err := tx.AppendAudit(ctx, e.Record(s.newID())); err != nil {
+		return fmt.Errorf("audit %s: %w", activity, err)
+	}
+	return nil
 }

@@ -1,9 +1,11 @@
 package vigilapi
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/session"
+	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
 )
@@ -102,6 +105,28 @@ func TestPolicies(t *testing.T) {
 		if resp.StatusCode != 200 || json.Unmarshal(body, &got) != nil || got.LastModifiedDateTime != nil ||
 			*got.Effective.AccessTokenLifetime != session.DefaultAccessTokenLifetime {
 			t.Fatalf("global after DELETE: %d %s", resp.StatusCode, body)
+		}
+
+		// Every write is audited, attributed to the calling application,
+		// with the settings before and after; the refused second DELETE
+		// is not.
+		page, err := st.ListAudit(context.Background(), store.Query{Top: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var writes []string
+		for _, rec := range slices.Backward(page.Items) { // oldest first
+			if rec.Category != session.AuditCategoryPolicy {
+				continue
+			}
+			writes = append(writes, rec.ActivityDisplayName+" "+rec.TargetIDs[0])
+			if rec.InitiatorAppID == "" || !strings.Contains(string(rec.TargetResources), `"PolicyDetail"`) {
+				t.Errorf("audit record %s: initiator app %q, targets %s", rec.ActivityDisplayName, rec.InitiatorAppID, rec.TargetResources)
+			}
+		}
+		want := []string{"Add policy global", "Add policy " + s.app.AppID, "Delete policy " + s.app.AppID, "Delete policy global"}
+		if !slices.Equal(writes, want) {
+			t.Errorf("policy audit records %q, want %q", writes, want)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/authz"
+	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/session"
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -191,7 +192,7 @@ func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, _ *authz.Princip
 	return nil
 }
 
-func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, _ *authz.Principal) error {
+func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, p *authz.Principal) error {
 	scope, err := a.scopeOf(r, true)
 	if err != nil {
 		return err
@@ -200,7 +201,11 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, _ *authz.Princip
 	if err := decodeJSON(r, &set); err != nil {
 		return err
 	}
-	sp, err := a.Policies.PutPolicy(r.Context(), scope, set)
+	in, err := a.initiator(r, p)
+	if err != nil {
+		return err
+	}
+	sp, err := a.Policies.PutPolicy(revocation.WithInitiator(r.Context(), in), scope, set)
 	if err != nil {
 		return err
 	}
@@ -212,12 +217,16 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, _ *authz.Princip
 	return nil
 }
 
-func (a *API) deletePolicy(w http.ResponseWriter, r *http.Request, _ *authz.Principal) error {
+func (a *API) deletePolicy(w http.ResponseWriter, r *http.Request, p *authz.Principal) error {
 	scope, err := a.scopeOf(r, false)
 	if err != nil {
 		return err
 	}
-	if err := a.Policies.DeletePolicy(r.Context(), scope); err != nil {
+	in, err := a.initiator(r, p)
+	if err != nil {
+		return err
+	}
+	if err := a.Policies.DeletePolicy(revocation.WithInitiator(r.Context(), in), scope); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return apiError(http.StatusNotFound, codeNotFound, fmt.Sprintf("No policy is stored for '%s'.", scope), err)
 		}
