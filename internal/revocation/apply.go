@@ -25,7 +25,14 @@ type Tx interface {
 type causeAudit struct {
 	activity, selfActivity, operation string
 	movesT                            bool
+	// stamp: the move of T is also logged on its own, as a revocation is
+	// ("Update StsRefreshTokenValidFrom Timestamp"), as Entra does after a
+	// password change or reset (reference entra-revocation.md §7).
+	stamp bool
 }
+
+// stampAudit is the causeAudit of the record of a move of T alone.
+var stampAudit = causeAudit{activity: ActivityRevokeSessions, operation: "Update", movesT: true}
 
 var causeAudits = map[Cause]causeAudit{
 	CauseAdminRevoke:     {activity: ActivityRevokeSessions, operation: "Update", movesT: true},
@@ -33,7 +40,7 @@ var causeAudits = map[Cause]causeAudit{
 	CauseAccountDisabled: {activity: "Disable account", operation: "Update", movesT: true},
 	CauseAccountEnabled:  {activity: "Enable account", operation: "Update"},
 	CauseUserDeleted:     {activity: "Delete user", operation: "Delete", movesT: true},
-	CausePasswordChanged: {activity: "Reset user password", selfActivity: "Change user password", operation: "Update", movesT: true},
+	CausePasswordChanged: {activity: "Reset user password", selfActivity: "Change user password", operation: "Update", movesT: true, stamp: true},
 }
 
 // sessionReason is the RevokedReason written on sessions and refresh
@@ -59,6 +66,8 @@ var sessionReason = map[Cause]string{
 //     Cause; targetResources[0].modifiedProperties holds
 //     StsRefreshTokensValidFrom old/new, plus AccountEnabled for a disable
 //     or enable; correlationId is opts.RevocationID or opts.CorrelationID);
+//     a password change adds a second, "Update StsRefreshTokenValidFrom
+//     Timestamp" with the move of T alone, as Entra logs one after it;
 //   - the outbox events of the cause (see Cause and Event).
 //
 // CauseAccountEnabled only audits and emits RISC account-enabled. For
@@ -129,6 +138,7 @@ type effects struct {
 	ca      causeAudit
 	users   []store.User
 	records []store.AuditRecord
+	stamps  []store.AuditRecord // with ca.stamp: the record of T's move alone
 	events  [][]store.OutboxEvent
 	refresh bool // move refreshTokensValidFrom too
 }
@@ -148,11 +158,15 @@ func render(in Initiator, cause Cause, users []store.User, at time.Time, opts Op
 		},
 		ca: ca, users: users,
 		records: make([]store.AuditRecord, len(users)),
+		stamps:  make([]store.AuditRecord, len(users)),
 		events:  make([][]store.OutboxEvent, len(users)),
 		refresh: opts.RefreshTokensToo || cause == CausePasswordChanged,
 	}
 	for i, u := range users {
 		e.records[i] = userAudit(e.ec, ca, u, u.SignInSessionsValidFrom).Record(opts.newID())
+		if ca.stamp {
+			e.stamps[i] = userAudit(e.ec, stampAudit, u, u.SignInSessionsValidFrom).Record(opts.newID())
+		}
 		e.events[i] = e.ec.events(u, ended[u.ID])
 	}
 	return e, nil
@@ -198,10 +212,18 @@ func (e *effects) write(ctx context.Context, tx Tx) (map[string]time.Time, error
 			continue // deleted since it was read
 		}
 		r := e.records[i]
-		if !old.Equal(u.SignInSessionsValidFrom) { // moved since it was read
+		moved := !old.Equal(u.SignInSessionsValidFrom) // since it was read
+		if moved {
 			r = userAudit(e.ec, e.ca, u, old).Record(r.ID)
 		}
 		records = append(records, r)
+		if e.ca.stamp {
+			st := e.stamps[i]
+			if moved {
+				st = userAudit(e.ec, stampAudit, u, old).Record(st.ID)
+			}
+			records = append(records, st)
+		}
 		events = append(events, e.events[i]...)
 	}
 	if err := tx.AppendAudit(ctx, records...); err != nil {
