@@ -22,7 +22,12 @@ type Session struct {
 	UserID       string
 	CreatedAt    time.Time
 	AuthTime     time.Time // last interactive authentication (auth_time)
-	LastActiveAt time.Time // last use (token issued or refreshed, SSO hit)
+	// LastActiveAt is the last use of the session by its user: a sign-in,
+	// an SSO hit at /authorize, a device or password grant. Refresh-token
+	// redemptions do not count: an application refreshing in the
+	// background must not keep an idle session alive (the idle timeout
+	// measures the user's absence), and the refresh path stays one write.
+	LastActiveAt time.Time
 	AMR          []string  // authentication methods, e.g. ["pwd"]
 	IP           string
 	UserAgent    string
