@@ -18,17 +18,17 @@ import (
 
 // Session is an SSO sign-in session; its id is the sid claim.
 type Session struct {
-	ID           string
-	UserID       string
-	CreatedAt    time.Time
-	AuthTime     time.Time // last interactive authentication (auth_time)
+	ID        string
+	UserID    string
+	CreatedAt time.Time
+	AuthTime  time.Time // last interactive authentication (auth_time)
 	// LastActiveAt is the last use of the session by its user: a sign-in,
 	// an SSO hit at /authorize, a device or password grant. Refresh-token
 	// redemptions do not count: an application refreshing in the
 	// background must not keep an idle session alive (the idle timeout
 	// measures the user's absence), and the refresh path stays one write.
 	LastActiveAt time.Time
-	AMR          []string  // authentication methods, e.g. ["pwd"]
+	AMR          []string // authentication methods, e.g. ["pwd"]
 	IP           string
 	UserAgent    string
 	DeviceID     string
