@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vigil-idp/vigil/internal/authz"
 )
@@ -23,13 +24,21 @@ const DefaultScopeSuffix = "/.default"
 // ClientCredentials is the client credentials grant (RFC 6749 §4.4) for
 // confidential applications. Its access token's roles are the application
 // permissions (app role assignments) the client's service principal holds on
-// the requested resource. Build it as a struct literal; both fields are
-// required.
+// the requested resource, and its lifetime is the access-token lifetime of
+// the client's effective session policy (the global policy overlaid by the
+// application's), as for delegated tokens; the CAE-capable lifetime never
+// applies to app-only tokens. Build it as a struct literal; Directory and
+// Tokens are required.
 type ClientCredentials struct {
 	// Directory looks up app role assignments.
 	Directory AppRoleStore
 	// Tokens issues the access tokens.
 	Tokens *AccessTokens
+	// Policies reads the client's effective session policy (cached by
+	// *session.Service). Production wiring must set it; nil leaves the
+	// lifetime to Tokens (DefaultAccessTokenLifetime unless set there),
+	// which tests that do not care about policies rely on.
+	Policies PolicyReader
 }
 
 // Token implements Grant (RFC 6749 §4.4.2, §4.4.3).
@@ -50,12 +59,21 @@ func (g *ClientCredentials) Token(ctx context.Context, req *TokenRequest) (*Toke
 	if err != nil {
 		return nil, errorf(CodeServerError, "permission lookup failed").WithCause(err)
 	}
+	var lifetime time.Duration
+	if g.Policies != nil {
+		policy, err := g.Policies.EffectivePolicy(ctx, appID)
+		if err != nil {
+			return nil, errorf(CodeServerError, "policy lookup failed").WithCause(err)
+		}
+		lifetime = policy.AccessTokenLifetime
+	}
 	tok, life, err := g.Tokens.Issue(ctx, AccessToken{
 		Subject:  spID,
 		Audience: res.Audience,
 		ClientID: appID,
 		AppOnly:  true,
 		Roles:    roles,
+		Lifetime: lifetime,
 	})
 	if err != nil {
 		return nil, errorf(CodeServerError, "cannot issue the token").WithCause(err)

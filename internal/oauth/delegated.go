@@ -12,11 +12,18 @@ import (
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
+// PolicyReader reads the effective session policy of a client (the global
+// policy overlaid by the application's); *session.Service implements it and
+// caches the policies.
+type PolicyReader interface {
+	EffectivePolicy(ctx context.Context, clientID string) (session.Policy, error)
+}
+
 // RefreshIssuer issues refresh tokens and reads session policies;
 // *session.Service implements it.
 type RefreshIssuer interface {
 	IssueRefreshToken(ctx context.Context, n session.NewRefresh) (string, store.RefreshToken, error)
-	EffectivePolicy(ctx context.Context, clientID string) (session.Policy, error)
+	PolicyReader
 }
 
 // RoleReader reads a user's directory roles (the wids claim); store.Store

@@ -43,6 +43,7 @@ func newSessionIDP(t testing.TB, st *sqlstore.Store) *sessionIDP {
 	d := newIDP(t, st)
 	svc := &session.Service{Store: st, Secrets: d.hasher, Now: d.clock.Now, PolicyCacheTTL: -1}
 	access := &AccessTokens{Issuer: d.issuer, Signers: d.keys, Meta: st, Now: d.clock.Now}
+	d.server.Grants[GrantClientCredentials] = &ClientCredentials{Directory: st, Tokens: access, Policies: svc}
 	d.server.Grants[GrantRefreshToken] = &RefreshGrant{Sessions: svc, Tokens: &Delegated{
 		Access:   access,
 		IDTokens: &IDTokens{Issuer: d.issuer, Signers: d.keys, Keys: d.keys, Meta: st, Now: d.clock.Now},
