@@ -38,12 +38,7 @@ func TestClientCredentialsPolicyLifetime(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				d.setPolicy(t, session.PolicyGlobal, tt.global)
 				d.setPolicy(t, cli.application.AppID, tt.app)
-				status, body := d.form(t, PathToken, basic(tt.client.application.AppID, tt.client.secret),
-					url.Values{"grant_type": {GrantClientCredentials}, "scope": {authz.GraphResource + DefaultScopeSuffix}})
-				var resp TokenResponse
-				if status != http.StatusOK || json.Unmarshal(body, &resp) != nil {
-					t.Fatalf("client_credentials: %d %s", status, body)
-				}
+				resp := d.appToken(t, tt.client)
 				want := int64(tt.want / time.Second)
 				if resp.ExpiresIn != want || resp.ExtExpiresIn != want {
 					t.Errorf("expires_in = %d, ext_expires_in = %d, want %d", resp.ExpiresIn, resp.ExtExpiresIn, want)
@@ -71,4 +66,16 @@ func (d *sessionIDP) setPolicy(t testing.TB, scope string, life *time.Duration) 
 	if _, err := d.sessions.PutPolicy(ctx, scope, session.Settings{AccessTokenLifetime: life}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// appToken gets a Graph token for a with the client_credentials grant.
+func (d *sessionIDP) appToken(t testing.TB, a app) TokenResponse {
+	t.Helper()
+	status, body := d.form(t, PathToken, basic(a.application.AppID, a.secret),
+		url.Values{"grant_type": {GrantClientCredentials}, "scope": {authz.GraphResource + DefaultScopeSuffix}})
+	var resp TokenResponse
+	if status != http.StatusOK || json.Unmarshal(body, &resp) != nil {
+		t.Fatalf("client_credentials: %d %s", status, body)
+	}
+	return resp
 }

@@ -50,7 +50,8 @@ type TokenStates interface {
 // refresh tokens are reported only to the client they were issued to.
 //
 // The answer is {"active": false} (RFC 7662 §2.2) for anything unknown,
-// malformed, expired, revoked, already rotated, of a disabled or deleted
+// malformed, expired (from exp on: unlike the Verifier, no clock skew),
+// revoked, already rotated, of a disabled or deleted
 // user, issued before the user's signInSessionsValidFromDateTime, or of an
 // ended session — checked in the store on every call, so a revocation is
 // visible at once even for unexpired JWTs (only the signature check of an
@@ -128,6 +129,12 @@ func (i *Introspection) introspect(ctx context.Context, tok string, client Clien
 	}
 	if err != nil {
 		return inactive, err
+	}
+	if !i.Provider.now().Before(v.c.Expiry.Time()) {
+		// The Verifier allows ClockSkew past exp for resource servers'
+		// clocks; the authorization server judges by its own clock alone
+		// (RFC 7662 §2.2: an expired token is not active).
+		return inactive, nil
 	}
 	if v.p.Kind == authz.Delegated {
 		active, err := i.States.AccessActive(ctx, v.p.ObjectID, v.p.SessionID, v.p.IssuedAt)

@@ -68,12 +68,7 @@ func TestIntrospection(t *testing.T) {
 
 		// App-only tokens (client_credentials) are active with their roles.
 		app := d.newApp(t, "app-only-secret-0123456789abcdefghijklmno", "User.Read.All")
-		status, body := d.form(t, PathToken, basic(app.application.AppID, app.secret),
-			url.Values{"grant_type": {GrantClientCredentials}, "scope": {authz.GraphResource + "/.default"}})
-		var cc TokenResponse
-		if status != 200 || json.Unmarshal(body, &cc) != nil {
-			t.Fatalf("client_credentials: %d %s", status, body)
-		}
+		cc := d.appToken(t, app)
 		if r := d.introspect(t, rs, cc.AccessToken); !r.Active || len(r.Roles) != 1 || r.Roles[0] != "User.Read.All" || r.SID != "" {
 			t.Errorf("app-only token = %+v", r)
 		}
@@ -118,6 +113,37 @@ func TestIntrospection(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestIntrospectionExpiry checks that a token is inactive from its exp on:
+// the authorization server is the only clock involved, so introspection
+// allows no clock skew (RFC 7662 §2.2), even for a token whose signature
+// check is cached.
+func TestIntrospectionExpiry(t *testing.T) {
+	d := newSessionIDP(t, sqltest.SQLite(t))
+	rs := d.newApp(t, "resource-server-secret-0123456789abcdefghi")
+	app := d.newApp(t, "app-only-secret-0123456789abcdefghijklmno", "User.Read.All")
+	cc := d.appToken(t, app)
+	claims, _ := unverifiedClaims(t, cc.AccessToken)
+	exp := time.Unix(int64(claims["exp"].(float64)), 0)
+	for _, tt := range []struct {
+		name   string
+		at     time.Duration // from exp
+		active bool
+	}{
+		{"a second before exp", -time.Second, true},
+		{"at exp", 0, false},
+		{"just after exp", 5 * time.Second, false},
+		{"within the verifier's clock skew", ClockSkew - time.Second, false},
+		{"after the clock skew", ClockSkew + time.Second, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d.clock.Set(exp.Add(tt.at))
+			if got := d.introspect(t, rs, cc.AccessToken).Active; got != tt.active {
+				t.Errorf("active = %v, want %v", got, tt.active)
+			}
+		})
+	}
 }
 
 func TestIntrospectionProtection(t *testing.T) {
