@@ -57,6 +57,13 @@ type API struct {
 	// Audit serves /auditLogs/directoryAudits; a store.Audit (the store)
 	// satisfies it. When nil those routes are not served.
 	Audit AuditLog
+	// Access decides whether a verified delegated token is still good: its
+	// user not deleted or disabled, issued at or after the user's
+	// signInSessionsValidFromDateTime, its session not ended.
+	// *session.Service satisfies it. Vigil's own API enforces revocation
+	// at once, as guard does for resource servers; nil checks nothing
+	// beyond the token (tests of other concerns).
+	Access AccessChecker
 
 	once    sync.Once
 	handler http.Handler

@@ -342,23 +342,25 @@ func TestEveryRouteIsProtected(t *testing.T) {
 			}
 			return http.StatusForbidden
 		}
+		fixed := fixedToken
 		tokens := []struct {
-			name, token string
-			want        refusal
+			name  string
+			token func() string // a delegated token is new for each route: revoking oneself kills it
+			want  refusal
 		}{
-			{"no token", "", always(http.StatusUnauthorized)},
-			{"bad token", "eyJhbGciOiJub25lIn0.e30.", always(http.StatusUnauthorized)},
-			{"expired token", e.token(map[string]any{"exp": t0.Add(-time.Hour).Unix(), "iat": t0.Add(-2 * time.Hour).Unix()}), always(http.StatusUnauthorized)},
-			{"other audience", e.token(map[string]any{"aud": "api://other"}), always(http.StatusUnauthorized)},
-			{"no permissions", e.appToken(), appOnly},
-			{"Vigil permissions only", e.appToken(authz.PermRevocationsReadWriteAll), appOnly},
-			{"delegated, no Graph permission", e.signIn(id, "openid", "offline_access"), always(http.StatusForbidden)},
-			{"delegated, every permission, no role", e.signIn(id, scopes...), noRole},
+			{"no token", fixed(""), always(http.StatusUnauthorized)},
+			{"bad token", fixed("eyJhbGciOiJub25lIn0.e30."), always(http.StatusUnauthorized)},
+			{"expired token", fixed(e.token(map[string]any{"exp": t0.Add(-time.Hour).Unix(), "iat": t0.Add(-2 * time.Hour).Unix()})), always(http.StatusUnauthorized)},
+			{"other audience", fixed(e.token(map[string]any{"aud": "api://other"})), always(http.StatusUnauthorized)},
+			{"no permissions", fixed(e.appToken()), appOnly},
+			{"Vigil permissions only", fixed(e.appToken(authz.PermRevocationsReadWriteAll)), appOnly},
+			{"delegated, no Graph permission", e.signInLater(id, "openid", "offline_access"), always(http.StatusForbidden)},
+			{"delegated, every permission, no role", e.signInLater(id, scopes...), noRole},
 		}
 		for _, tok := range tokens {
 			t.Run(tok.name, func(t *testing.T) {
 				for _, rt := range concreteRoutes(e, id, id) {
-					r := e.request(tok.token, rt.method, rt.path, map[string]any{})
+					r := e.request(tok.token(), rt.method, rt.path, map[string]any{})
 					want := tok.want(rt)
 					if rt.access.anyCaller && want != http.StatusUnauthorized {
 						want = 0

@@ -30,6 +30,8 @@ import (
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/secret"
+	"github.com/vigil-idp/vigil/internal/session"
+	"github.com/vigil-idp/vigil/internal/store"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore"
 	"github.com/vigil-idp/vigil/internal/store/sqlstore/sqltest"
 )
@@ -62,6 +64,9 @@ type env struct {
 	// admin is an app-only token holding every Graph application
 	// permission, as the bootstrap client does.
 	admin string
+	// sessions is the session service Graph asks whether a delegated
+	// token is still good.
+	sessions *session.Service
 	// cliClientID is the appId of the public client delegated tokens are
 	// issued to; signIn registers it on first use.
 	cliClientID string
@@ -121,6 +126,7 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	}
 	e.dir, e.keys = dir, km
 	e.rev = &revocation.Service{Store: st, Now: now, NewID: newID}
+	e.sessions = &session.Service{Store: st, Secrets: hasher, Now: now}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewUnstartedServer(mux)
 	e.issuer = "http://" + e.srv.Listener.Addr().String()
@@ -144,6 +150,7 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 		Logger:      slog.New(slog.DiscardHandler),
 		Revocations: e.rev,
 		Audit:       st,
+		Access:      e.sessions,
 	}).Mount(mux)
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
@@ -217,19 +224,35 @@ func (e *env) signIn(userID string, scopes ...string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	sid := uuid.NewString()
+	at := e.now()
+	if err := e.st.CreateSession(e.ctx, store.Session{ID: sid, UserID: userID, CreatedAt: at, AuthTime: at, LastActiveAt: at,
+		AMR: []string{"pwd"}, ClientIDs: []string{e.cliClientID}}); err != nil {
+		e.t.Fatalf("session of %s: %v", userID, err)
+	}
 	tok, _, err := e.tokens.Issue(e.ctx, oauth.AccessToken{
 		Subject:         userID,
 		Audience:        authz.GraphResource,
 		ClientID:        e.cliClientID,
 		Scopes:          scopes,
 		RoleTemplateIDs: wids,
-		SessionID:       uuid.NewString(),
+		SessionID:       sid,
 	})
 	if err != nil {
 		e.t.Fatalf("issue a delegated token for %s: %v", userID, err)
 	}
 	return tok
 }
+
+// signInLater is signIn deferred: the token is issued when the returned
+// function is called, so a test case that runs after another revoked the
+// user's sessions (Graph then refuses tokens issued before) gets a live one.
+func (e *env) signInLater(userID string, scopes ...string) func() string {
+	return func() string { return e.signIn(userID, scopes...) }
+}
+
+// fixedToken is a token source that always answers tok.
+func fixedToken(tok string) func() string { return func() string { return tok } }
 
 // token signs an access token with the server's own signing key, with
 // claims the token endpoint would not issue (expired, another audience,

@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/revocation"
+	"github.com/vigil-idp/vigil/internal/session"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -164,34 +167,39 @@ func TestRevokeAuthorization(t *testing.T) {
 		ua := e.userWithRoles("ua@vigil.local", roleUserAdmin)
 		reader := e.userWithRoles("reader@vigil.local", roleGlobalReader)
 		revoke := func(who string) string { return "/users/" + who + "/revokeSignInSessions" }
+		// Delegated tokens are signed in when their case runs: an earlier
+		// case may have revoked the user's sessions.
+		signIn, fixed := e.signInLater, fixedToken
 		tests := []struct {
-			name, token, path string
-			want              int
+			name  string
+			token func() string
+			path  string
+			want  int
 		}{
-			{"app User.RevokeSessions.All", e.appToken(pUserRevokeSessionsAll), revoke(ga), http.StatusOK},
-			{"app User.ReadWrite.All", e.appToken(pUserReadWriteAll), revoke(member), http.StatusOK},
-			{"app Directory.ReadWrite.All", e.appToken(pDirectoryReadWriteAll), revoke(member), http.StatusOK},
-			{"app User.Read.All", e.appToken(pUserReadAll), revoke(member), http.StatusForbidden},
-			{"app Directory.Read.All", e.appToken(pDirectoryReadAll), revoke(member), http.StatusForbidden},
-			{"app on /me", e.appToken(pUserRevokeSessionsAll), "/me/revokeSignInSessions", http.StatusBadRequest},
-			{"Helpdesk Administrator revokes a member", e.signIn(helpdesk, pUserRevokeSessionsAll), revoke(member), http.StatusOK},
-			{"Helpdesk Administrator revokes a Global Administrator", e.signIn(helpdesk, pUserRevokeSessionsAll), revoke(ga), http.StatusForbidden},
-			{"Helpdesk Administrator revokes a User Administrator", e.signIn(helpdesk, pDirectoryReadWriteAll), revoke(ua), http.StatusForbidden},
-			{"User Administrator revokes a Helpdesk Administrator", e.signIn(ua, pUserReadWriteAll), revoke(helpdesk), http.StatusOK},
-			{"Global Administrator revokes a Global Administrator", e.signIn(ga, pUserRevokeSessionsAll), revoke(ga2), http.StatusOK},
-			{"Global Reader revokes a member", e.signIn(reader, pUserRevokeSessionsAll), revoke(member), http.StatusForbidden},
-			{"User Administrator with User.Read only", e.signIn(ua, pUserRead), revoke(member), http.StatusForbidden},
-			{"member without role revokes another", e.signIn(member, pUserRevokeSessionsAll), revoke(helpdesk), http.StatusForbidden},
-			{"member revokes themself by id", e.signIn(member, pUserReadWrite), revoke(member), http.StatusOK},
-			{"member revokes themself through /me", e.signIn(member, pUserRevokeSessionsAll), "/me/revokeSignInSessions", http.StatusOK},
-			{"/me with User.ReadWrite", e.signIn(member, pUserReadWrite), "/me/microsoft.graph.revokeSignInSessions", http.StatusOK},
-			{"/me with User.Read", e.signIn(member, pUserRead), "/me/revokeSignInSessions", http.StatusForbidden},
-			{"unknown user", e.admin, revoke("00000000-0000-4000-8000-999999999999"), http.StatusNotFound},
-			{"unknown UPN", e.admin, revoke("nobody@vigil.local"), http.StatusNotFound},
+			{"app User.RevokeSessions.All", fixed(e.appToken(pUserRevokeSessionsAll)), revoke(ga), http.StatusOK},
+			{"app User.ReadWrite.All", fixed(e.appToken(pUserReadWriteAll)), revoke(member), http.StatusOK},
+			{"app Directory.ReadWrite.All", fixed(e.appToken(pDirectoryReadWriteAll)), revoke(member), http.StatusOK},
+			{"app User.Read.All", fixed(e.appToken(pUserReadAll)), revoke(member), http.StatusForbidden},
+			{"app Directory.Read.All", fixed(e.appToken(pDirectoryReadAll)), revoke(member), http.StatusForbidden},
+			{"app on /me", fixed(e.appToken(pUserRevokeSessionsAll)), "/me/revokeSignInSessions", http.StatusBadRequest},
+			{"Helpdesk Administrator revokes a member", signIn(helpdesk, pUserRevokeSessionsAll), revoke(member), http.StatusOK},
+			{"Helpdesk Administrator revokes a Global Administrator", signIn(helpdesk, pUserRevokeSessionsAll), revoke(ga), http.StatusForbidden},
+			{"Helpdesk Administrator revokes a User Administrator", signIn(helpdesk, pDirectoryReadWriteAll), revoke(ua), http.StatusForbidden},
+			{"User Administrator revokes a Helpdesk Administrator", signIn(ua, pUserReadWriteAll), revoke(helpdesk), http.StatusOK},
+			{"Global Administrator revokes a Global Administrator", signIn(ga, pUserRevokeSessionsAll), revoke(ga2), http.StatusOK},
+			{"Global Reader revokes a member", signIn(reader, pUserRevokeSessionsAll), revoke(member), http.StatusForbidden},
+			{"User Administrator with User.Read only", signIn(ua, pUserRead), revoke(member), http.StatusForbidden},
+			{"member without role revokes another", signIn(member, pUserRevokeSessionsAll), revoke(helpdesk), http.StatusForbidden},
+			{"member revokes themself by id", signIn(member, pUserReadWrite), revoke(member), http.StatusOK},
+			{"member revokes themself through /me", signIn(member, pUserRevokeSessionsAll), "/me/revokeSignInSessions", http.StatusOK},
+			{"/me with User.ReadWrite", signIn(member, pUserReadWrite), "/me/microsoft.graph.revokeSignInSessions", http.StatusOK},
+			{"/me with User.Read", signIn(member, pUserRead), "/me/revokeSignInSessions", http.StatusForbidden},
+			{"unknown user", fixed(e.admin), revoke("00000000-0000-4000-8000-999999999999"), http.StatusNotFound},
+			{"unknown UPN", fixed(e.admin), revoke("nobody@vigil.local"), http.StatusNotFound},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				r := e.request(tt.token, "POST", tt.path, nil)
+				r := e.request(tt.token(), "POST", tt.path, nil)
 				r.want(t, tt.want)
 				var env errorBody
 				switch tt.want {
@@ -234,23 +242,26 @@ func TestInvalidateAllRefreshTokens(t *testing.T) {
 		if n := e.refreshTokensRevoked(hashes); n != len(hashes) {
 			t.Fatalf("%d of %d refresh tokens revoked", n, len(hashes))
 		}
+		signIn, fixed := e.signInLater, fixedToken // each case's own token, signed in when it runs
 		tests := []struct {
-			name, token, method, url string
-			want                     int
+			name        string
+			token       func() string
+			method, url string
+			want        int
 		}{
-			{"self through /me", e.signIn(member, pUserReadWrite), "POST", beta + "/me/invalidateAllRefreshTokens", http.StatusNoContent},
-			{"self by UPN", e.signIn(member, pUserReadWrite), "POST", beta + "/users/member@vigil.local/microsoft.graph.invalidateAllRefreshTokens", http.StatusNoContent},
-			{"User.ReadWrite on another user", e.signIn(ua, pUserReadWrite), "POST", beta + "/users/" + member + "/invalidateAllRefreshTokens", http.StatusForbidden},
-			{"User.RevokeSessions.All is not a beta permission", e.signIn(ua, pUserRevokeSessionsAll), "POST", beta + "/users/" + member + "/invalidateAllRefreshTokens", http.StatusForbidden},
-			{"app-only", e.admin, "POST", beta + "/users/" + member + "/invalidateAllRefreshTokens", http.StatusForbidden},
-			{"app-only on /me", e.admin, "POST", beta + "/me/invalidateAllRefreshTokens", http.StatusBadRequest},
-			{"unknown user", e.signIn(ua, pDirectoryReadWriteAll), "POST", beta + "/users/nobody@vigil.local/invalidateAllRefreshTokens", http.StatusNotFound},
-			{"other beta path", e.admin, "GET", beta + "/users", http.StatusBadRequest},
-			{"v1.0 has no invalidateAllRefreshTokens", e.signIn(ua, pDirectoryReadWriteAll), "POST", "/users/" + member + "/invalidateAllRefreshTokens", http.StatusBadRequest},
+			{"self through /me", signIn(member, pUserReadWrite), "POST", beta + "/me/invalidateAllRefreshTokens", http.StatusNoContent},
+			{"self by UPN", signIn(member, pUserReadWrite), "POST", beta + "/users/member@vigil.local/microsoft.graph.invalidateAllRefreshTokens", http.StatusNoContent},
+			{"User.ReadWrite on another user", signIn(ua, pUserReadWrite), "POST", beta + "/users/" + member + "/invalidateAllRefreshTokens", http.StatusForbidden},
+			{"User.RevokeSessions.All is not a beta permission", signIn(ua, pUserRevokeSessionsAll), "POST", beta + "/users/" + member + "/invalidateAllRefreshTokens", http.StatusForbidden},
+			{"app-only", fixed(e.admin), "POST", beta + "/users/" + member + "/invalidateAllRefreshTokens", http.StatusForbidden},
+			{"app-only on /me", fixed(e.admin), "POST", beta + "/me/invalidateAllRefreshTokens", http.StatusBadRequest},
+			{"unknown user", signIn(ua, pDirectoryReadWriteAll), "POST", beta + "/users/nobody@vigil.local/invalidateAllRefreshTokens", http.StatusNotFound},
+			{"other beta path", fixed(e.admin), "GET", beta + "/users", http.StatusBadRequest},
+			{"v1.0 has no invalidateAllRefreshTokens", signIn(ua, pDirectoryReadWriteAll), "POST", "/users/" + member + "/invalidateAllRefreshTokens", http.StatusBadRequest},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				e.request(tt.token, tt.method, tt.url, nil).want(t, tt.want)
+				e.request(tt.token(), tt.method, tt.url, nil).want(t, tt.want)
 			})
 		}
 	})
@@ -425,4 +436,66 @@ var revokeGoldenCases = []goldenCase{
 	{"beta_error_400_unknown_segment", func(t *testing.T, e *env) *response {
 		return e.request(e.admin, "GET", e.issuer+"/beta/users", nil)
 	}},
+}
+
+// TestRevokedTokensRefused: Vigil's own Graph API enforces revocation at
+// once, not at the token's expiry: a delegated token is refused after its
+// user's sessions are revoked, after its own session ends, and after the
+// account is disabled; tokens issued afterwards, the user's other
+// sessions and app-only tokens are unaffected.
+func TestRevokedTokensRefused(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		u := e.user("ada@vigil.local")
+		refused := func(what, tok string) {
+			t.Helper()
+			r := e.request(tok, "GET", "/me", nil)
+			if r.status != http.StatusUnauthorized || r.errorCode(t) != CodeInvalidToken ||
+				!strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Fatalf("%s: %d %s %q", what, r.status, r.body, r.header.Get("WWW-Authenticate"))
+			}
+		}
+		accepted := func(what, tok string) {
+			t.Helper()
+			if r := e.request(tok, "GET", "/me", nil); r.status != http.StatusOK {
+				t.Fatalf("%s: %d %s", what, r.status, r.body)
+			}
+		}
+
+		before := e.signIn(u, pUserRead)
+		accepted("a fresh token", before)
+		e.advance(time.Minute)
+		e.do("POST", "/users/"+u+"/revokeSignInSessions", nil).want(t, http.StatusOK)
+		refused("a token issued before revokeSignInSessions", before)
+		e.advance(time.Second)
+		after := e.signIn(u, pUserRead)
+		accepted("a token issued after it", after)
+
+		other := e.signIn(u, pUserRead)
+		sid := sessionOf(t, e, after)
+		if err := e.sessions.End(e.ctx, sid, "logout", session.Initiator{}); err != nil {
+			t.Fatal(err)
+		}
+		refused("a token of an ended session", after)
+		accepted("a token of the user's other session", other)
+
+		e.do("PATCH", "/users/"+u, map[string]any{"accountEnabled": false}).want(t, http.StatusNoContent)
+		refused("a token of a disabled user", other)
+		e.do("GET", "/users/"+u, nil).want(t, http.StatusOK) // app-only tokens have nothing to revoke
+	})
+}
+
+// sessionOf is the sid claim of a token (unverified: the test issued it).
+func sessionOf(t *testing.T, e *env, tok string) string {
+	t.Helper()
+	parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		SID string `json:"sid"`
+	}
+	if err := parsed.UnsafeClaimsWithoutVerification(&c); err != nil || c.SID == "" {
+		t.Fatalf("sid of the token: %q, %v", c.SID, err)
+	}
+	return c.SID
 }

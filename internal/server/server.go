@@ -271,6 +271,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		BaseURL:      graphBase,
 		Revocations:  revocations,
 		Audit:        st,
+		Access:       sessions,
 		Now:          now,
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
