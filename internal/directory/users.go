@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/revocation"
@@ -214,11 +215,15 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, err
 		return store.User{}, err
 	}
 	now := s.now()
+	// Sessions are valid from the start of the second of creation: access
+	// tokens carry iat in whole seconds, and one issued within that
+	// second must not look older than the user's validFrom.
+	validFrom := now.Truncate(time.Second)
 	u := store.User{
 		ID:                      s.newID(),
 		CreatedDateTime:         now,
-		SignInSessionsValidFrom: now,
-		RefreshTokensValidFrom:  now,
+		SignInSessionsValidFrom: validFrom,
+		RefreshTokensValidFrom:  validFrom,
 		BusinessPhones:          []string{},
 	}
 	in.apply(&u, hash)
