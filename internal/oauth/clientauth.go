@@ -71,7 +71,7 @@ func (s *Provider) authenticateClient(r *http.Request, form url.Values, allowPub
 	}
 	id, secret, method, err := clientCredentials(r, form)
 	if err != nil {
-		return Client{}, s.withChallenge(err, method)
+		return Client{}, err
 	}
 	if method == AuthNone {
 		return s.authenticatePublic(r.Context(), id, allowPublic)
@@ -81,18 +81,20 @@ func (s *Provider) authenticateClient(r *http.Request, form url.Values, allowPub
 		return Client{}, errorf(CodeServerError, "client lookup failed").WithCause(err)
 	}
 	if !ok {
-		e := errorf(CodeInvalidClient, "client authentication failed").
+		return Client{}, errorf(CodeInvalidClient, "client authentication failed").
 			WithCause(errors.New("unknown client_id " + truncate(id, 64) + ", or no active secret matches"))
-		return Client{}, s.withChallenge(e, method)
 	}
 	return Client{Application: c.Application, AuthMethod: method, ServicePrincipalID: c.ServicePrincipalID}, nil
 }
 
-// withChallenge adds the Basic challenge RFC 6749 §5.2 requires when a
-// client that used Basic fails to authenticate.
-func (s *Provider) withChallenge(err error, method string) error {
+// withChallenge adds a Basic challenge (RFC 7617 §2: realm, charset) to an
+// invalid_client error answered with 401, however the client tried to
+// authenticate: RFC 6749 §5.2 requires it after a failed Basic attempt, and
+// RFC 9110 §15.5.2 requires a WWW-Authenticate in every 401. Other errors
+// are returned unchanged.
+func (s *Provider) withChallenge(err error) error {
 	var oe *Error
-	if method != AuthClientSecretBasic || !errors.As(err, &oe) || oe.Code != CodeInvalidClient {
+	if !errors.As(err, &oe) || oe.Code != CodeInvalidClient || oe.HTTPStatus() != http.StatusUnauthorized {
 		return err
 	}
 	c := *oe

@@ -66,7 +66,7 @@ type Error struct {
 	Status int
 
 	cause     error
-	challenge string // WWW-Authenticate value, set when the client used Basic
+	challenge string // WWW-Authenticate value of an invalid_client 401 (Provider.withChallenge)
 }
 
 // errorf returns an *Error with a formatted description.
@@ -129,8 +129,8 @@ type errorBody struct {
 
 // WriteError writes err as an RFC 6749 §5.2 error response: a JSON object
 // with "error" and "error_description", Cache-Control: no-store, and, for
-// invalid_client when the client authenticated with HTTP Basic, 401 with a
-// WWW-Authenticate: Basic challenge. An err that is not an *Error is sent as
+// invalid_client carrying a challenge (the Provider gives every
+// invalid_client 401 one), 401 with that WWW-Authenticate. An err that is not an *Error is sent as
 // server_error without its text. WriteError is the only writer of OAuth
 // error responses; log the cause before calling it.
 func WriteError(w http.ResponseWriter, err error) {

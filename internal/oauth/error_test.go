@@ -20,9 +20,9 @@ func TestWriteError(t *testing.T) {
 	}{
 		{"invalid_request", errorf(CodeInvalidRequest, "missing grant_type"), 400,
 			`{"error":"invalid_request","error_description":"missing grant_type"}`, ""},
-		{"invalid_client without Basic", errorf(CodeInvalidClient, "client authentication failed"), 401,
+		{"invalid_client without a challenge (Provider.fail adds one)", errorf(CodeInvalidClient, "client authentication failed"), 401,
 			`{"error":"invalid_client","error_description":"client authentication failed"}`, ""},
-		{"invalid_client after Basic", &Error{Code: CodeInvalidClient, Description: "client authentication failed", challenge: `Basic realm="vigil"`}, 401,
+		{"invalid_client with a challenge", &Error{Code: CodeInvalidClient, Description: "client authentication failed", challenge: `Basic realm="vigil"`}, 401,
 			`{"error":"invalid_client","error_description":"client authentication failed"}`, `Basic realm="vigil"`},
 		{"cause stays private", fmt.Errorf("wrapped: %w", errorf(CodeInvalidGrant, "bad grant").WithCause(secretCause)), 400,
 			`{"error":"invalid_grant","error_description":"bad grant"}`, ""},

@@ -282,7 +282,10 @@ func (s *Provider) tokenMethodNotAllowed(w http.ResponseWriter, _ *http.Request)
 	WriteError(w, &Error{Code: CodeInvalidRequest, Description: "this endpoint accepts only POST", Status: http.StatusMethodNotAllowed})
 }
 
-// fail logs err's cause and writes it.
+// fail logs err's cause and writes it, with a WWW-Authenticate challenge
+// for every invalid_client 401 (see withChallenge). The token,
+// introspection, revocation and device authorization endpoints answer
+// errors through it.
 func (s *Provider) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *Error
 	level := slog.LevelInfo
@@ -290,7 +293,7 @@ func (s *Provider) fail(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	s.logger().Log(r.Context(), level, "oauth: token request failed", "path", r.URL.Path, "err", err)
-	WriteError(w, err)
+	WriteError(w, s.withChallenge(err))
 }
 
 // readForm reads a token request body: application/x-www-form-urlencoded

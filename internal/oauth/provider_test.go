@@ -261,6 +261,9 @@ func post(t *testing.T, d *idp, target string, header http.Header, body string) 
 	return resp, m
 }
 
+// basicChallenge is the WWW-Authenticate of every invalid_client 401.
+func (d *idp) basicChallenge() string { return `Basic realm="` + d.issuer + `", charset="UTF-8"` }
+
 func basic(id, secret string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
 }
@@ -287,7 +290,7 @@ func TestTokenEndpoint(t *testing.T) {
 	post_ := func(appID, secret string) string {
 		return cc + "&client_id=" + url.QueryEscape(appID) + "&client_secret=" + url.QueryEscape(secret)
 	}
-	challenge := `Basic realm="` + d.issuer + `", charset="UTF-8"`
+	challenge := d.basicChallenge()
 	h := func(kv ...string) http.Header {
 		out := http.Header{}
 		for i := 0; i < len(kv); i += 2 {
@@ -296,14 +299,13 @@ func TestTokenEndpoint(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		name      string
-		path      string // default /token
-		header    http.Header
-		body      string
-		status    int
-		code      string // "" for success
-		challenge string
-		roles     []string
+		name   string
+		path   string // default /token
+		header http.Header
+		body   string
+		status int
+		code   string // "" for success
+		roles  []string
 	}{
 		{name: "post", body: post_(id, "right-secret"), status: 200, roles: []string{"User.Read.All"}},
 		{name: "basic", header: h("Authorization", basic(id, "right-secret")), body: cc, status: 200, roles: []string{"User.Read.All"}},
@@ -330,13 +332,17 @@ func TestTokenEndpoint(t *testing.T) {
 		{name: "client_id without secret", body: cc + "&client_id=" + id, status: 401, code: CodeInvalidClient},
 		{name: "wrong secret, post", body: post_(id, "wrong"), status: 401, code: CodeInvalidClient},
 		{name: "unknown client, post", body: post_(uuid.NewString(), "right-secret"), status: 401, code: CodeInvalidClient},
-		{name: "wrong secret, basic", header: h("Authorization", basic(id, "wrong")), body: cc, status: 401, code: CodeInvalidClient, challenge: challenge},
-		{name: "unknown client, basic", header: h("Authorization", basic(uuid.NewString(), "x")), body: cc, status: 401, code: CodeInvalidClient, challenge: challenge},
-		{name: "basic not base64", header: h("Authorization", "Basic !!!"), body: cc, status: 401, code: CodeInvalidClient, challenge: challenge},
-		{name: "basic without colon", header: h("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id))), body: cc, status: 401, code: CodeInvalidClient, challenge: challenge},
-		{name: "basic with bad escaping", header: h("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id+":%zz"))), body: cc, status: 401, code: CodeInvalidClient, challenge: challenge},
+		{name: "wrong secret, basic", header: h("Authorization", basic(id, "wrong")), body: cc, status: 401, code: CodeInvalidClient},
+		{name: "unknown client, basic", header: h("Authorization", basic(uuid.NewString(), "x")), body: cc, status: 401, code: CodeInvalidClient},
+		{name: "basic not base64", header: h("Authorization", "Basic !!!"), body: cc, status: 401, code: CodeInvalidClient},
+		{name: "basic without colon", header: h("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id))), body: cc, status: 401, code: CodeInvalidClient},
+		{name: "basic with bad escaping", header: h("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id+":%zz"))), body: cc, status: 401, code: CodeInvalidClient},
 		{name: "basic, form-encoded + and :", header: h("Authorization", basic(plus.application.AppID, "p+q:r")), body: cc, status: 200},
-		{name: "basic, raw + means space", header: h("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(plus.application.AppID+":p+q:r"))), body: cc, status: 401, code: CodeInvalidClient, challenge: challenge},
+		{name: "basic, raw + means space", header: h("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(plus.application.AppID+":p+q:r"))), body: cc, status: 401, code: CodeInvalidClient},
+		{name: "basic, unknown client, empty password", header: h("Authorization", basic(uuid.NewString(), "")), body: cc, status: 401, code: CodeInvalidClient},
+		{name: "basic, confidential client, empty password", header: h("Authorization", basic(id, "")), body: cc, status: 401, code: CodeInvalidClient},
+		{name: "bearer instead of client authentication", header: h("Authorization", "Bearer abc"), body: cc, status: 401, code: CodeInvalidClient},
+		{name: "empty client_secret", body: cc + "&client_id=" + id + "&client_secret=", status: 401, code: CodeInvalidClient},
 		{name: "basic and client_secret", header: h("Authorization", basic(id, "right-secret")), body: cc + "&client_secret=right-secret", status: 400, code: CodeInvalidRequest},
 		{name: "basic and other client_id", header: h("Authorization", basic(id, "right-secret")), body: cc + "&client_id=" + uuid.NewString(), status: 400, code: CodeInvalidRequest},
 		{name: "two Authorization headers", header: h("Authorization", basic(id, "right-secret"), "Authorization", basic(id, "right-secret")), body: cc, status: 400, code: CodeInvalidRequest},
@@ -360,8 +366,14 @@ func TestTokenEndpoint(t *testing.T) {
 			if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Pragma") != "no-cache" {
 				t.Errorf("caching headers %v", resp.Header)
 			}
-			if got := resp.Header.Get("WWW-Authenticate"); got != tt.challenge {
-				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.challenge)
+			// Every 401 carries a challenge (RFC 6749 §5.2, RFC 9110
+			// §15.5.2), however the client tried to authenticate.
+			want := ""
+			if tt.status == http.StatusUnauthorized {
+				want = challenge
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != want {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, want)
 			}
 			if tt.code != "" {
 				if body["error"] != tt.code || body["error_description"] == "" || len(body) != 2 {

@@ -187,14 +187,27 @@ type formCase struct {
 	code   string
 }
 
-// checkFormErrors posts each case to path and checks its RFC 6749 error.
+// checkFormErrors posts each case to path and checks its RFC 6749 error,
+// and that a 401 (and only a 401) carries the Basic challenge (RFC 6749
+// §5.2, RFC 9110 §15.5.2).
 func checkFormErrors(t *testing.T, d *sessionIDP, path string, cases []formCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := d.form(t, path, tc.auth, tc.vals)
-			if status != tc.status || oauthError(t, body) != tc.code {
-				t.Fatalf("got %d %s, want %d %s", status, body, tc.status, tc.code)
+			header := http.Header{}
+			if tc.auth != "" {
+				header.Set("Authorization", tc.auth)
+			}
+			resp, body := post(t, d.idp, d.issuer+path, header, tc.vals.Encode())
+			if resp.StatusCode != tc.status || body["error"] != tc.code {
+				t.Fatalf("got %d %v, want %d %s", resp.StatusCode, body, tc.status, tc.code)
+			}
+			want := ""
+			if tc.status == http.StatusUnauthorized {
+				want = d.basicChallenge()
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); got != want {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, want)
 			}
 		})
 	}
