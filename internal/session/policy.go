@@ -77,10 +77,12 @@ type Policy struct {
 	// until revoked (Entra's default).
 	RefreshTokenMaxAge time.Duration
 	// SignInFrequency demands a fresh interactive sign-in once the last
-	// one is this old; 0 means off. Whole hours, 1 h–365 days.
+	// one is this old, at /authorize and for refresh tokens (which carry
+	// their sign-in's time); 0 means off. Whole hours, 1 h–365 days.
 	SignInFrequency time.Duration
 	// SignInEveryTime demands a fresh interactive sign-in on every
-	// authorization (within EveryTimeSkew).
+	// authorization (within EveryTimeSkew); refresh tokens then work only
+	// within EveryTimeSkew of their sign-in.
 	SignInEveryTime bool
 	// IdleTimeout ends an SSO session unused this long; 0 means off. Whole
 	// minutes, 5–1440.

@@ -262,6 +262,13 @@ func (s *Service) check(t store.RefreshToken, p Policy, now time.Time, getUser f
 		return u, fmt.Errorf("%w: expired after inactivity", ErrTokenInvalid), nil
 	case p.RefreshTokenMaxAge > 0 && now.Sub(t.AuthTime) >= p.RefreshTokenMaxAge:
 		return u, fmt.Errorf("%w: older than the maximum age %s", ErrTokenInvalid, FormatDuration(p.RefreshTokenMaxAge)), nil
+	// Sign-in frequency holds for refreshes too (as Entra's AADSTS70043):
+	// a refresh token cannot outlive the sign-in it came from.
+	case p.SignInFrequency > 0 && now.Sub(t.AuthTime) >= p.SignInFrequency:
+		return u, fmt.Errorf("%w: last sign-in %s ago, the sign-in frequency is %s", ErrTokenInvalid,
+			FormatDuration(now.Sub(t.AuthTime)), FormatDuration(p.SignInFrequency)), nil
+	case p.SignInEveryTime && now.Sub(t.AuthTime) > EveryTimeSkew:
+		return u, fmt.Errorf("%w: the application requires sign-in every time", ErrTokenInvalid), nil
 	}
 	u, err = getUser()
 	switch {

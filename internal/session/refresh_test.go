@@ -143,6 +143,30 @@ func TestRotationRefusals(t *testing.T) {
 				f.clock.Advance(24 * time.Hour)
 				return clientA
 			}, want: ErrTokenInvalid},
+			{name: "sign-in frequency elapsed", setup: func(t *testing.T, _ string, _ store.RefreshToken) string {
+				if _, err := f.svc.PutPolicy(ctx, clientA, Settings{SignInFrequency: &Frequency{Every: 2 * time.Hour}}); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = f.svc.DeletePolicy(ctx, clientA) })
+				f.clock.Advance(2 * time.Hour)
+				return clientA
+			}, want: ErrTokenInvalid},
+			{name: "global sign-in frequency elapsed", setup: func(t *testing.T, _ string, _ store.RefreshToken) string {
+				if _, err := f.svc.PutPolicy(ctx, PolicyGlobal, Settings{SignInFrequency: &Frequency{Every: time.Hour}}); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = f.svc.DeletePolicy(ctx, PolicyGlobal) })
+				f.clock.Advance(time.Hour)
+				return clientA
+			}, want: ErrTokenInvalid},
+			{name: "sign-in every time, past the skew", setup: func(t *testing.T, _ string, _ store.RefreshToken) string {
+				if _, err := f.svc.PutPolicy(ctx, clientA, Settings{SignInFrequency: &Frequency{EveryTime: true}}); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = f.svc.DeletePolicy(ctx, clientA) })
+				f.clock.Advance(EveryTimeSkew + time.Second)
+				return clientA
+			}, want: ErrTokenInvalid},
 			{name: "user disabled", setup: func(t *testing.T, _ string, rt store.RefreshToken) string {
 				f.setUser(t, rt.UserID, func(u *store.User) { u.AccountEnabled = false })
 				return clientA
@@ -360,6 +384,28 @@ func TestSessionEndRacingRotation(t *testing.T) {
 			if left, err := f.st.RevokeRefreshTokensOfSession(ctx, sess.ID, f.clock.Now(), "check"); err != nil || left != 0 {
 				t.Fatalf("trial %d: %d tokens of the ended session still live (rotation: %v; %v)", trial, left, rotErr, err)
 			}
+		}
+	})
+}
+
+// TestRotationWithinSignInFrequency: before the sign-in frequency elapses,
+// refreshing works, and the rotated token keeps the sign-in's time, so the
+// frequency still counts from the sign-in.
+func TestRotationWithinSignInFrequency(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		if _, err := f.svc.PutPolicy(ctx, clientA, Settings{SignInFrequency: &Frequency{Every: 2 * time.Hour}}); err != nil {
+			t.Fatal(err)
+		}
+		u := f.user(t)
+		v, _ := f.issue(t, u, f.login(t, u, clientA), clientA)
+		f.clock.Advance(time.Hour)
+		next, err := f.svc.Rotate(ctx, v, clientA, nil)
+		if err != nil {
+			t.Fatalf("refresh an hour after sign-in, frequency 2 h: %v", err)
+		}
+		f.clock.Advance(time.Hour)
+		if _, err := f.svc.Rotate(ctx, next.Value, clientA, nil); !errors.Is(err, ErrTokenInvalid) {
+			t.Fatalf("refresh two hours after sign-in = %v, want ErrTokenInvalid", err)
 		}
 	})
 }
