@@ -103,7 +103,7 @@ func newIDP(t testing.TB, st *sqlstore.Store) *idp {
 		},
 		Authorization: http.HandlerFunc(d.ui.ServeAuthorize),
 		EndSession:    http.HandlerFunc(d.ui.ServeEndSession),
-		UserInfo:      &oauth.UserInfo{Verifier: d.verifier, Users: st},
+		UserInfo:      &oauth.UserInfo{Verifier: d.verifier, Users: st, States: d.sessions},
 		Device:        d.device,
 		IDTokens:      idTokens,
 		Assertions:    &oauth.ClientAssertions{Keys: &oauth.RegisteredKeys{}},

@@ -27,16 +27,23 @@ const (
 // says).
 const TokenTypeRefresh = "refresh_token"
 
+// AccessStates decides whether delegated access tokens are still honoured;
+// *session.Service implements it. Introspection and userinfo share this one
+// decision.
+type AccessStates interface {
+	// AccessActive reports whether a verified delegated access token of
+	// userID in session sid issued at iat is still honoured (user enabled,
+	// not revoked since, session live).
+	AccessActive(ctx context.Context, userID, sid string, iat time.Time) (bool, error)
+}
+
 // TokenStates decides whether tokens are still honoured; *session.Service
 // implements it.
 type TokenStates interface {
 	// LookupRefreshToken finds a refresh token by value and reports
 	// whether it is active; an unknown value gives false and no error.
 	LookupRefreshToken(ctx context.Context, value string) (store.RefreshToken, bool, error)
-	// AccessActive reports whether a verified delegated access token of
-	// userID in session sid issued at iat is still honoured (user enabled,
-	// not revoked since, session live).
-	AccessActive(ctx context.Context, userID, sid string, iat time.Time) (bool, error)
+	AccessStates
 }
 
 // Introspection is the token introspection endpoint (RFC 7662), mounted at

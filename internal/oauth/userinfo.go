@@ -23,18 +23,28 @@ type UserReader interface {
 // UserInfo is the userinfo endpoint (OpenID Connect Core 1.0 §5.3). As in
 // Entra, where userinfo is served by Graph, it takes a delegated access
 // token for Graph whose scp includes openid, and returns sub plus the
-// profile and email claims its scp allows. The user must still exist and be
-// enabled, and the token must be newer than the user's
-// signInSessionsValidFromDateTime. Build it as a struct literal; Verifier
-// and Users are required (the Verifier's Audiences must include Graph).
+// profile and email claims its scp allows. The token must still be honoured
+// exactly as introspection decides (States.AccessActive): the user exists
+// and is enabled, the token is not older than the user's
+// signInSessionsValidFromDateTime, and its session (sid) has not ended;
+// otherwise the answer is 401 invalid_token (RFC 6750 §3.1). Build it as a
+// struct literal; Verifier, Users and States are required (the Verifier's
+// Audiences must include Graph).
 type UserInfo struct {
 	// Verifier verifies the bearer token.
 	Verifier *Verifier
 	// Users reads the user.
 	Users UserReader
+	// States decides whether the token is still honoured; use the one
+	// Introspection uses. Without it every request fails with 500.
+	States AccessStates
 	// Logger receives the private causes of errors; nil discards them.
 	Logger *slog.Logger
 }
+
+// errNoStates is the private cause of userinfo's 500 when UserInfo.States
+// is not wired.
+var errNoStates = errors.New("oauth: UserInfo.States is not set: revocation state cannot be checked")
 
 // userInfoClaims is the userinfo response (§5.3.2).
 type userInfoClaims struct {
@@ -78,16 +88,22 @@ func (u *UserInfo) claims(r *http.Request) (*userInfoClaims, error) {
 	if !slices.Contains(p.Scopes, ScopeOpenID) || p.Kind != authz.Delegated {
 		return nil, &BearerError{Code: CodeInsufficientScope, Description: "userinfo needs a delegated token with the openid scope", Scope: ScopeOpenID}
 	}
+	if u.States == nil {
+		return nil, errNoStates
+	}
+	active, err := u.States.AccessActive(r.Context(), p.ObjectID, p.SessionID, p.IssuedAt)
+	switch {
+	case err != nil:
+		return nil, err
+	case !active:
+		return nil, invalidToken("the token is no longer valid: its session ended, the user's sessions were revoked, or the user is disabled or deleted", nil)
+	}
 	user, err := u.Users.GetUser(r.Context(), p.ObjectID)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound): // deleted since AccessActive read it
 		return nil, invalidToken("the user no longer exists", nil)
 	case err != nil:
 		return nil, err
-	case !user.AccountEnabled:
-		return nil, invalidToken("the user is disabled", nil)
-	case p.IssuedAt.Before(user.SignInSessionsValidFrom.Truncate(1e9)):
-		return nil, invalidToken("the token was issued before the user's sessions were revoked", nil)
 	}
 	c := &userInfoClaims{Subject: user.ID}
 	if slices.Contains(p.Scopes, ScopeProfile) {
