@@ -33,7 +33,14 @@ type Metadata struct {
 	// assertion algorithms (RFC 8414 §2) when private_key_jwt is on.
 	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
-	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	// IntrospectionEndpointAuthSigningAlgValuesSupported lists the same
+	// algorithms, which RFC 8414 §2 requires when private_key_jwt is among
+	// the introspection endpoint's methods.
+	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
+	RevocationEndpointAuthMethodsSupported             []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	// RevocationEndpointAuthSigningAlgValuesSupported: likewise for the
+	// revocation endpoint (RFC 8414 §2).
+	RevocationEndpointAuthSigningAlgValuesSupported []string `json:"revocation_endpoint_auth_signing_alg_values_supported,omitempty"`
 	// ResponseTypesSupported is required by both specifications; it is
 	// empty while there is no authorization endpoint.
 	ResponseTypesSupported            []string `json:"response_types_supported"`
@@ -111,10 +118,12 @@ func (s *Provider) Metadata() Metadata {
 	if s.Introspection != nil {
 		m.IntrospectionEndpoint = s.endpoint(PathIntrospect)
 		m.IntrospectionEndpointAuthMethodsSupported = clientAuth
+		m.IntrospectionEndpointAuthSigningAlgValuesSupported = assertionAlgs
 	}
 	if s.Revocation != nil {
 		m.RevocationEndpoint = s.endpoint(PathRevoke)
 		m.RevocationEndpointAuthMethodsSupported = clientAuth
+		m.RevocationEndpointAuthSigningAlgValuesSupported = assertionAlgs
 	}
 	if s.EndSession != nil {
 		m.EndSessionEndpoint = s.endpoint(PathEndSession)

@@ -29,7 +29,7 @@ func fullProvider(t *testing.T, issuer string) *Provider {
 		},
 		Authorization:     http.NotFoundHandler(),
 		EndSession:        http.NotFoundHandler(),
-		UserInfo:          &UserInfo{Verifier: &Verifier{}, Users: st},
+		UserInfo:          &UserInfo{Verifier: &Verifier{}, Users: st, States: sessions},
 		Device:            device,
 		BackchannelLogout: true,
 		Assertions:        &ClientAssertions{Keys: &RegisteredKeys{}},
@@ -57,6 +57,21 @@ func TestDiscoveryFullGolden(t *testing.T) {
 	if !slices.Contains(m.TokenEndpointAuthMethodsSupported, AuthNone) || slices.Contains(m.IntrospectionEndpointAuthMethodsSupported, AuthNone) ||
 		!slices.Equal(m.CodeChallengeMethodsSupported, []string{PKCES256}) || !m.ClaimsParameterSupported {
 		t.Fatalf("metadata %+v", m)
+	}
+	// RFC 8414 §2: an endpoint that lists private_key_jwt publishes the
+	// algorithms it accepts, the same for every endpoint.
+	for _, ep := range []struct {
+		name          string
+		methods, algs []string
+	}{
+		{"token", m.TokenEndpointAuthMethodsSupported, m.TokenEndpointAuthSigningAlgValuesSupported},
+		{"introspection", m.IntrospectionEndpointAuthMethodsSupported, m.IntrospectionEndpointAuthSigningAlgValuesSupported},
+		{"revocation", m.RevocationEndpointAuthMethodsSupported, m.RevocationEndpointAuthSigningAlgValuesSupported},
+	} {
+		if !slices.Contains(ep.methods, AuthPrivateKeyJWT) || len(ep.algs) == 0 ||
+			!slices.Equal(ep.algs, m.TokenEndpointAuthSigningAlgValuesSupported) {
+			t.Errorf("%s endpoint: methods %v, signing algorithms %v", ep.name, ep.methods, ep.algs)
+		}
 	}
 	for _, ep := range []struct{ method, url string }{
 		{http.MethodGet, m.AuthorizationEndpoint}, {http.MethodPost, m.TokenEndpoint}, {http.MethodGet, m.UserInfoEndpoint},
