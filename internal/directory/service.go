@@ -73,16 +73,40 @@ func (s *Service) newID() string {
 // milliseconds of CPU per hash, so a burst of password writes would
 // otherwise allocate 64 MiB per concurrent request and slow every hash.
 // Waiting for a slot honours ctx.
-func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
+func (s *Service) hashPassword(ctx context.Context, pw string) (hash string, err error) {
+	err = s.withHashSlot(ctx, func() error {
+		if s.HashPassword != nil {
+			hash, err = s.HashPassword(pw)
+		} else {
+			hash, err = secret.HashPassword(pw, secret.DefaultArgon2)
+		}
+		return err
+	})
+	return hash, err
+}
+
+// verifyPassword checks pw against a user's PHC hash (none: there is no
+// password to prove) within the same slots as hashPassword.
+func (s *Service) verifyPassword(ctx context.Context, hash, pw string) error {
+	if hash == "" {
+		return invalid("The user has no password to change.")
+	}
+	return s.withHashSlot(ctx, func() error {
+		if err := secret.VerifyPassword(hash, pw); err != nil {
+			return &Error{Kind: KindInvalid, Code: CodeBadRequest, Message: "The current password is not correct.", Err: err}
+		}
+		return nil
+	})
+}
+
+// withHashSlot runs fn holding one of GOMAXPROCS password-hashing slots.
+func (s *Service) withHashSlot(ctx context.Context, fn func() error) error {
 	s.hashOnce.Do(func() { s.hashSlots = make(chan struct{}, runtime.GOMAXPROCS(0)) })
 	select {
 	case s.hashSlots <- struct{}{}:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return ctx.Err()
 	}
 	defer func() { <-s.hashSlots }()
-	if s.HashPassword != nil {
-		return s.HashPassword(pw)
-	}
-	return secret.HashPassword(pw, secret.DefaultArgon2)
+	return fn()
 }

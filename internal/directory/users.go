@@ -385,3 +385,60 @@ func listErr(op string, err error) error {
 	}
 	return fmt.Errorf("directory: %s: %w", op, err)
 }
+
+// ChangeOwnPassword is Graph's user: changePassword (POST
+// /me/changePassword): the signed-in user userID replaces their password,
+// proving the current one. The current password is checked (argon2id,
+// with the hashing slots of hashPassword) before the transaction, and the
+// write then requires the stored hash to be the one checked, so a password
+// changed meanwhile refuses the request instead of being overwritten. The
+// effect is a password change by the user themself: "Change user
+// password" audited, T moved, sessions and refresh tokens revoked,
+// CAEP credential-change (revocation.CausePasswordChanged). A wrong
+// current password, or a user without one, is KindInvalid; the new one
+// must pass the password rules of passwordProfile.
+func (s *Service) ChangeOwnPassword(ctx context.Context, userID, current, next string) error {
+	switch {
+	case current == "":
+		return invalid("currentPassword is required.")
+	case next == "":
+		return invalid("newPassword is required.")
+	case current == next:
+		return invalid("The new password must differ from the current one.")
+	}
+	in := UserInput{PasswordProfile: Some(PasswordProfile{Password: next})}
+	if err := in.validate(false); err != nil {
+		return err
+	}
+	u, err := s.Store.GetUser(ctx, userID)
+	if err != nil {
+		return wrap("change password", userID, err, "")
+	}
+	if err := s.verifyPassword(ctx, u.PasswordHash, current); err != nil {
+		return err
+	}
+	hash, err := s.passwordHash(ctx, &in)
+	if err != nil {
+		return err
+	}
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		var before store.User
+		after, err := tx.UpdateUser(ctx, userID, func(cur store.User) (store.User, error) {
+			if cur.PasswordHash != u.PasswordHash {
+				return cur, invalid("The password was changed meanwhile; sign in again and retry.")
+			}
+			before = cur
+			in.apply(&cur, hash)
+			return cur, nil
+		})
+		if err != nil {
+			var de *Error
+			if errors.As(err, &de) {
+				return de
+			}
+			return wrap("change password", userID, err, "")
+		}
+		_, err = s.userChanged(ctx, tx, before, after, true)
+		return err
+	})
+}

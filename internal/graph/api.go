@@ -95,6 +95,8 @@ func (a *API) routes() []route {
 
 		{"GET", "/me", meRead, asMe(users.getHandler(a))},
 		{"PATCH", "/me", meWrite, a.updateMe},
+		{"POST", "/me/changePassword", meChangePassword, a.changePassword},
+		{"POST", "/me/microsoft.graph.changePassword", meChangePassword, a.changePassword},
 		{"GET", "/me/memberOf", meMemberOf, asMe(a.memberOf(false))},
 		{"GET", "/me/transitiveMemberOf", meMemberOf, asMe(a.memberOf(true))},
 

@@ -79,3 +79,27 @@ func (a *API) updateMe(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// changePassword is user: changePassword (POST /me/changePassword,
+// https://learn.microsoft.com/en-us/graph/api/user-changepassword): the
+// signed-in user proves their current password and sets a new one; 204.
+// Like any password change it revokes the user's sessions, this request's
+// token included.
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request) error {
+	p, ok := authz.FromContext(r.Context())
+	if !ok {
+		return forbidden()
+	}
+	var current, next directory.Optional[string]
+	err := a.readJSON(r, bodyType{name: "microsoft.graph.changePassword", fields: map[string]field{
+		"currentPassword": optString(&current), "newPassword": optString(&next),
+	}})
+	if err != nil {
+		return err
+	}
+	if err := a.Directory.ChangeOwnPassword(r.Context(), p.ObjectID, current.Value, next.Value); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

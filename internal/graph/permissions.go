@@ -125,6 +125,14 @@ var (
 		Roles:     []capability{capSelfService},
 		me:        true,
 	}
+	// user-changepassword (/me only): Directory.AccessAsUser.All, the
+	// delegated permission Graph's v1.0 documents for it (its newer
+	// User-PasswordProfile.ReadWrite.All is not in Vigil's catalogue).
+	meChangePassword = access{
+		Delegated: []string{pDirectoryAccessAsUser},
+		Roles:     []capability{capSelfService},
+		me:        true,
+	}
 	// user-list-memberof, user-list-transitivememberof with /me: "User.Read
 	// ... discover relationships such as the group membership ... of the
 	// signed-in user" (user-get).

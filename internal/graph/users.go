@@ -15,6 +15,7 @@ type UserDirectory interface {
 	CreateUser(ctx context.Context, in directory.UserInput) (store.User, error)
 	GetUser(ctx context.Context, idOrUPN string) (store.User, error)
 	UpdateUser(ctx context.Context, idOrUPN string, in directory.UserInput) (store.User, error)
+	ChangeOwnPassword(ctx context.Context, userID, current, next string) error
 	DeleteUser(ctx context.Context, idOrUPN string) error
 	ListUsers(ctx context.Context, q store.Query) (store.Page[store.User], error)
 	CountUsers(ctx context.Context, q store.Query) (int, error)
