@@ -13,8 +13,8 @@ import (
 // internal/directory's role catalogue (directory.RoleDefinitions) holds.
 // authz cannot import directory (directory imports authz), so the tables'
 // role ids are checked against this literal; TestReferenceFiles compares
-// the literal with the file itself when VIGIL_REFERENCE_DIR names the
-// reference folder.
+// the literal with the file itself (a copy in testdata/reference, or the
+// folder VIGIL_REFERENCE_DIR names).
 var catalogueRoles = []struct{ name, id string }{
 	{"Global Administrator", "62e90394-69f5-4237-9190-012177145e10"},
 	{"Privileged Role Administrator", "e8611ab8-c189-46e8-94e1-60213ab1f814"},
@@ -119,14 +119,14 @@ func TestTablesShape(t *testing.T) {
 
 // TestReferenceFiles compares the Go tables with the project's reference
 // files revoke-matrix.json (the contract for who may revoke whom) and
-// directory-roles.json. The files live outside the repository
-// (shared/reference), so the test runs only when VIGIL_REFERENCE_DIR names
-// that folder, e.g. VIGIL_REFERENCE_DIR=../shared/reference from the
-// repository root.
+// directory-roles.json. Copies of them are in testdata/reference, so it
+// always runs; VIGIL_REFERENCE_DIR (relative to the repository root, e.g.
+// ../shared/reference) checks against the team's current files instead,
+// which is how a changed reference is noticed.
 func TestReferenceFiles(t *testing.T) {
 	dir := os.Getenv("VIGIL_REFERENCE_DIR")
 	if dir == "" {
-		t.Skip("VIGIL_REFERENCE_DIR not set")
+		dir = filepath.Join("internal", "authz", "testdata", "reference")
 	}
 	if !filepath.IsAbs(dir) {
 		// go test runs in the package folder; the variable is given
