@@ -65,36 +65,48 @@ func TestAuthorizeErrors(t *testing.T) {
 			}
 		})
 	}
+	// A confidential (web) client, redirected to its registered URI.
+	confidential := func(kv ...string) url.Values {
+		return with(append([]string{"client_id", web.AppID, "redirect_uri", web.WebRedirectURIs[0]}, kv...)...)
+	}
 	redirectTests := []struct {
 		name   string
 		params url.Values
 		code   string
+		desc   string // the exact error_description, when set
 	}{
-		{"no response_type", with("response_type", "<del>"), oauth.CodeInvalidRequest},
-		{"token response_type", with("response_type", "token"), oauth.CodeUnsupportedResponseType},
-		{"no scope", with("scope", "<del>"), oauth.CodeInvalidScope},
-		{"unknown scope", with("scope", "openid Mail.Send"), oauth.CodeInvalidScope},
-		{"two resources", with("scope", "User.Read api://vigil/Vigil.Sessions.ReadWrite.All"), oauth.CodeInvalidScope},
-		{"unknown resource", with("resource", "https://nope.example"), oauth.CodeInvalidTarget},
-		{"public client without PKCE", with("code_challenge", "<del>", "code_challenge_method", "<del>"), oauth.CodeInvalidRequest},
-		{"public client with plain", with("code_challenge_method", "plain"), oauth.CodeInvalidRequest},
-		{"bad prompt", with("prompt", "none login"), oauth.CodeInvalidRequest},
-		{"bad max_age", with("max_age", "-1"), oauth.CodeInvalidRequest},
-		{"bad claims", with("claims", "{"), oauth.CodeInvalidRequest},
-		{"request object", with("request", "eyJ.eyJ.sig"), oauth.CodeRequestNotSupported},
-		{"request_uri", with("request_uri", "urn:x"), oauth.CodeRequestURINotSupported},
-		{"repeated scope", func() url.Values { v := with(); v.Add("scope", "profile"); return v }(), oauth.CodeInvalidRequest},
-		{"bad response_mode", with("response_mode", "web_message"), oauth.CodeInvalidRequest},
+		{"no response_type", with("response_type", "<del>"), oauth.CodeInvalidRequest, ""},
+		{"token response_type", with("response_type", "token"), oauth.CodeUnsupportedResponseType, ""},
+		{"no scope", with("scope", "<del>"), oauth.CodeInvalidScope, ""},
+		{"unknown scope", with("scope", "openid Mail.Send"), oauth.CodeInvalidScope, ""},
+		{"two resources", with("scope", "User.Read api://vigil/Vigil.Sessions.ReadWrite.All"), oauth.CodeInvalidScope, ""},
+		{"unknown resource", with("resource", "https://nope.example"), oauth.CodeInvalidTarget, ""},
+		{"public client without PKCE", with("code_challenge", "<del>", "code_challenge_method", "<del>"), oauth.CodeInvalidRequest, ""},
+		{"public client with plain", with("code_challenge_method", "plain"), oauth.CodeInvalidRequest, "unsupported code_challenge_method 'plain'"},
+		{"public client, no method (plain)", with("code_challenge_method", "<del>"), oauth.CodeInvalidRequest, "unsupported code_challenge_method 'plain'"},
+		{"confidential client with plain", confidential("code_challenge_method", "plain"), oauth.CodeInvalidRequest, "unsupported code_challenge_method 'plain'"},
+		{"confidential client, no method (plain)", confidential("code_challenge_method", "<del>"), oauth.CodeInvalidRequest, "unsupported code_challenge_method 'plain'"},
+		{"unknown method", with("code_challenge_method", "S512"), oauth.CodeInvalidRequest, "unsupported code_challenge_method 'S512'"},
+		{"bad prompt", with("prompt", "none login"), oauth.CodeInvalidRequest, ""},
+		{"bad max_age", with("max_age", "-1"), oauth.CodeInvalidRequest, ""},
+		{"bad claims", with("claims", "{"), oauth.CodeInvalidRequest, ""},
+		{"request object", with("request", "eyJ.eyJ.sig"), oauth.CodeRequestNotSupported, ""},
+		{"request_uri", with("request_uri", "urn:x"), oauth.CodeRequestURINotSupported, ""},
+		{"repeated scope", func() url.Values { v := with(); v.Add("scope", "profile"); return v }(), oauth.CodeInvalidRequest, ""},
+		{"bad response_mode", with("response_mode", "web_message"), oauth.CodeInvalidRequest, ""},
 	}
 	for _, tt := range redirectTests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := b.get(d.issuer + "/authorize?" + tt.params.Encode())
-			if !strings.HasPrefix(p.location, "http://127.0.0.1:4567/callback?") {
+			if !strings.HasPrefix(p.location, tt.params.Get("redirect_uri")+"?") {
 				t.Fatalf("want a redirect to the client, got %d %q", p.status, p.location)
 			}
 			got := p.redirectParams(t)
 			if got.Get("error") != tt.code || got.Get("state") != "xyz" || got.Get("iss") != d.issuer || got.Get("error_description") == "" {
 				t.Fatalf("redirected %v, want error %s", got, tt.code)
+			}
+			if tt.desc != "" && got.Get("error_description") != tt.desc {
+				t.Errorf("error_description %q, want %q", got.Get("error_description"), tt.desc)
 			}
 		})
 	}

@@ -101,7 +101,7 @@ func (s *Provider) Metadata() Metadata {
 		m.AuthorizationEndpoint = s.endpoint(PathAuthorize)
 		m.ResponseTypesSupported = []string{"code"}
 		m.ResponseModesSupported = []string{ResponseModeQuery, ResponseModeFragment, ResponseModeFormPost}
-		m.CodeChallengeMethodsSupported = []string{PKCES256} // plain is accepted from confidential clients, not advertised (RFC 9700 §2.1.1)
+		m.CodeChallengeMethodsSupported = []string{PKCES256} // plain is refused (RFC 9700 §2.1.1)
 		m.PromptValuesSupported = []string{"none", "login", "consent", "select_account"}
 		m.AuthorizationResponseISSSupported = true
 		m.ClaimsParameterSupported = true

@@ -30,9 +30,11 @@ func validPKCEString(s string) bool {
 
 // checkChallenge validates the code_challenge and code_challenge_method of
 // an authorization request (RFC 7636 §4.3, §4.4.1). A public client must
-// send one, with S256 (RFC 9700 §2.1.1; plain is refused for it); a
-// confidential client may omit it or use plain. It returns the method to
-// store ("" when there is no challenge).
+// send one; a confidential client may omit it. The only method is S256, as
+// discovery says: plain, whether sent or the default of a challenge without
+// a method, is refused for every client like any other unsupported method
+// (RFC 9700 §2.1.1). It returns the method to store ("" when there is no
+// challenge).
 func checkChallenge(challenge, method string, public bool) (string, error) {
 	if challenge == "" {
 		if method != "" {
@@ -46,27 +48,19 @@ func checkChallenge(challenge, method string, public bool) (string, error) {
 	if method == "" {
 		method = PKCEPlain // RFC 7636 §4.3 default
 	}
-	switch method {
-	case PKCES256:
-		if len(challenge) != 43 || !validPKCEString(challenge) {
-			return "", errorf(CodeInvalidRequest, "code_challenge is not a base64url SHA-256 hash")
-		}
-	case PKCEPlain:
-		if public {
-			return "", errorf(CodeInvalidRequest, "public clients must use code_challenge_method=S256")
-		}
-		if !validPKCEString(challenge) {
-			return "", errorf(CodeInvalidRequest, "malformed code_challenge")
-		}
-	default:
+	if method != PKCES256 {
 		return "", errorf(CodeInvalidRequest, "unsupported code_challenge_method '%s'", truncate(method, 16))
+	}
+	if len(challenge) != 43 || !validPKCEString(challenge) {
+		return "", errorf(CodeInvalidRequest, "code_challenge is not a base64url SHA-256 hash")
 	}
 	return method, nil
 }
 
 // verifyPKCE checks a code_verifier against the stored challenge
 // (RFC 7636 §4.6), in constant time. A code issued without a challenge
-// must be redeemed without a verifier.
+// must be redeemed without a verifier. Codes stored with plain (issued
+// before plain was refused) still verify until they expire.
 func verifyPKCE(challenge, method, verifier string) error {
 	switch {
 	case challenge == "" && verifier == "":
