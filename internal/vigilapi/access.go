@@ -187,7 +187,7 @@ func (a *API) initiator(r *http.Request, p *authz.Principal) (revocation.Initiat
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		in.IPAddress = host
 	}
-	if p.Kind == authz.Delegated && p.ObjectID != "" {
+	if p.Kind == authz.Delegated && p.ObjectID != "" && a.Users != nil {
 		u, err := a.Users.GetUser(ctx, p.ObjectID)
 		switch {
 		case err == nil:

@@ -48,8 +48,8 @@ type Applications interface {
 }
 
 // API is the Vigil API. Build it as a struct literal. Issuer, Auth,
-// Policies and Apps are required. The revocation routes are mounted when
-// Revocations and Users are set, the session routes when Sessions is set
+// Policies and Apps are required. The application routes are mounted when
+// AppSettings is set, the revocation routes when Revocations and Users are set, the session routes when Sessions is set
 // too (see Mount); Receipts is optional.
 type API struct {
 	// Issuer is the server's issuer URL; the API lives at Issuer +
@@ -70,6 +70,10 @@ type API struct {
 	Users Users
 	// Sessions reads SSO sessions (store.Store).
 	Sessions Sessions
+	// AppSettings reads applications and changes their OpenID Connect
+	// client settings (*directory.Service); nil leaves the application
+	// routes unmounted.
+	AppSettings AppSettings
 	// Receipts reports a revocation's SSF receipts and effectiveAt
 	// (*ssfserver.Server). Nil means the receipts the store holds, with
 	// effectiveAt computed from them (see revocationResource).
@@ -101,6 +105,9 @@ type route struct {
 // routes lists every endpoint; each resource file contributes its own.
 func (a *API) routes() []route {
 	rs := a.policyRoutes()
+	if a.AppSettings != nil {
+		rs = append(rs, a.applicationRoutes()...)
+	}
 	if a.Revocations != nil {
 		rs = append(rs, a.revocationRoutes()...)
 		if a.Sessions != nil {
@@ -111,8 +118,9 @@ func (a *API) routes() []route {
 }
 
 // Mount registers the API's routes on mux (Go 1.22 patterns), below the
-// issuer's path: the policies always; the revocations when Revocations is
-// set; the sessions when Sessions is set as well. Paths of routes not
+// issuer's path: the policies always; the applications' settings when
+// AppSettings is set; the revocations when Revocations is set; the
+// sessions when Sessions is set as well. Paths of routes not
 // mounted answer 404. It panics when a required field is missing
 // (Revocations needs Users; Sessions needs Revocations): that is a wiring
 // mistake.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vigil-idp/vigil/internal/directory"
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/session"
@@ -64,12 +65,15 @@ func (e *Error) Unwrap() error { return e.cause }
 // session.ErrInvalidPolicy is a 400 listing each problem; the revocation
 // engine's refusals (*revocation.Error) keep their message, with
 // ErrInvalid a 400, ErrNotFound a 404, ErrForbidden a 403 and
-// ErrIdempotencyConflict a 409; store.ErrNotFound a 404; anything else a
+// ErrIdempotencyConflict a 409; the directory's refusals
+// (*directory.Error) keep their message, with KindInvalid a 400 and
+// KindNotFound a 404; store.ErrNotFound a 404; anything else a
 // 500 whose cause is only logged.
 func errorFrom(err error) *Error {
 	var (
 		ve *Error
 		re *revocation.Error
+		de *directory.Error
 	)
 	switch {
 	case errors.As(err, &ve):
@@ -86,6 +90,13 @@ func errorFrom(err error) *Error {
 			return f
 		case errors.Is(re, revocation.ErrIdempotencyConflict):
 			return apiError(http.StatusConflict, codeConflict, re.Message, err)
+		}
+	case errors.As(err, &de):
+		switch de.Kind {
+		case directory.KindInvalid:
+			return apiError(http.StatusBadRequest, codeBadRequest, de.Message, err)
+		case directory.KindNotFound:
+			return apiError(http.StatusNotFound, codeNotFound, de.Message, err)
 		}
 	case errors.Is(err, session.ErrInvalidPolicy):
 		return apiError(http.StatusBadRequest, codeBadRequest, policyMessage(err), err)
