@@ -276,7 +276,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 	}).Mount(mux)
-	(&vigilapi.API{Issuer: issuer, Auth: vigilVerifier, Policies: sessions, Apps: st,
+	(&vigilapi.API{Issuer: issuer, Auth: vigilVerifier, Policies: sessions, Apps: st, AppSettings: dir,
 		Revocations: revocations, Users: st, Sessions: st, Receipts: transmitter,
 		Now: now, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}).Mount(mux)
 
