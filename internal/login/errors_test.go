@@ -90,6 +90,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"bad prompt", with("prompt", "none login"), oauth.CodeInvalidRequest, ""},
 		{"bad max_age", with("max_age", "-1"), oauth.CodeInvalidRequest, ""},
 		{"bad claims", with("claims", "{"), oauth.CodeInvalidRequest, ""},
+		{"claim not an object", with("claims", `{"id_token":{"email":1}}`), oauth.CodeInvalidRequest, "claims member 'id_token': claim 'email' must be null or an object"},
 		{"request object", with("request", "eyJ.eyJ.sig"), oauth.CodeRequestNotSupported, ""},
 		{"request_uri", with("request_uri", "urn:x"), oauth.CodeRequestURINotSupported, ""},
 		{"repeated scope", func() url.Values { v := with(); v.Add("scope", "profile"); return v }(), oauth.CodeInvalidRequest, ""},

@@ -167,7 +167,7 @@ func parseClaimMember(raw json.RawMessage) (map[string]*claimSpec, error) {
 		}
 		var cs claimSpec
 		if err := strictJSON(v, &cs); err != nil {
-			return nil, errString("claim " + strconv.Quote(truncate(name, 32)) + " must be null or an object")
+			return nil, errString("claim '" + truncate(name, 32) + "' must be null or an object")
 		}
 		out[name] = &cs
 	}

@@ -132,11 +132,11 @@ func defaultScopeResource(scopes []string) (authz.Resource, error) {
 	}
 	id, ok := strings.CutSuffix(scopes[0], DefaultScopeSuffix)
 	if !ok {
-		return authz.Resource{}, errorf(CodeInvalidScope, "scope %q is not <resource>/.default", truncate(scopes[0], 64))
+		return authz.Resource{}, errorf(CodeInvalidScope, "scope '%s' is not <resource>/.default", truncate(scopes[0], 64))
 	}
 	res, ok := authz.ResourceByIdentifier(id)
 	if !ok {
-		return authz.Resource{}, errorf(CodeInvalidScope, "unknown resource %q", truncate(id, 64))
+		return authz.Resource{}, errorf(CodeInvalidScope, "unknown resource '%s'", truncate(id, 64))
 	}
 	return res, nil
 }

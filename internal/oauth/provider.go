@@ -264,7 +264,7 @@ func (s *Provider) handleToken(w http.ResponseWriter, r *http.Request) (*TokenRe
 	}
 	g, ok := s.Grants[gt]
 	if !ok {
-		return nil, errorf(CodeUnsupportedGrantType, "grant_type %q is not supported", truncate(gt, 64))
+		return nil, errorf(CodeUnsupportedGrantType, "grant_type '%s' is not supported", truncate(gt, 64))
 	}
 	pg, public := g.(PublicGrant)
 	client, err := s.authenticateClient(r, form, public && pg.AllowsPublicClients())
@@ -321,7 +321,7 @@ func readForm(w http.ResponseWriter, r *http.Request, limit int64) (url.Values, 
 	}
 	for k, v := range form {
 		if len(v) > 1 {
-			return nil, errorf(CodeInvalidRequest, "parameter %q is repeated", truncate(k, 64))
+			return nil, errorf(CodeInvalidRequest, "parameter '%s' is repeated", truncate(k, 64))
 		}
 	}
 	return form, nil

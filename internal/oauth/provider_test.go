@@ -395,6 +395,30 @@ func TestTokenEndpoint(t *testing.T) {
 	}
 }
 
+// TestErrorDescriptionQuoting: values echoed in error_description are
+// quoted with single quotes, which RFC 6749 §5.2 allows, so clients read
+// them as sent (a double quote would become '?').
+func TestErrorDescriptionQuoting(t *testing.T) {
+	d := newIDP(t, sqltest.SQLite(t))
+	cli := d.newApp(t, "right-secret", "User.Read.All")
+	auth := http.Header{"Authorization": {basic(cli.application.AppID, "right-secret")}}
+	for _, tt := range []struct {
+		name, body, want string
+	}{
+		{"unsupported grant_type", "grant_type=foo", "grant_type 'foo' is not supported"},
+		{"repeated parameter", "grant_type=client_credentials&scope=a&scope=b", "parameter 'scope' is repeated"},
+		{"scope not .default", "grant_type=client_credentials&scope=User.Read", "scope 'User.Read' is not <resource>/.default"},
+		{"unknown resource", "grant_type=client_credentials&scope=api://nope/.default", "unknown resource 'api://nope'"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := post(t, d, d.issuer+PathToken, auth, tt.body)
+			if resp.StatusCode != http.StatusBadRequest || body["error_description"] != tt.want {
+				t.Fatalf("%d %v, want error_description %q", resp.StatusCode, body, tt.want)
+			}
+		})
+	}
+}
+
 func cmpStr(a, b string) string {
 	if a != "" {
 		return a
