@@ -162,6 +162,9 @@ func (s *Service) Rotate(ctx context.Context, value, clientID string, check func
 	if refusal != nil {
 		return Rotation{}, refusal
 	}
+	if err := s.checkIdle(ctx, t, p, now); err != nil {
+		return Rotation{}, err
+	}
 	if check != nil {
 		if err := check(t); err != nil {
 			return Rotation{}, err
@@ -282,6 +285,47 @@ func (s *Service) check(t store.RefreshToken, p Policy, now time.Time, getUser f
 		return u, fmt.Errorf("%w: issued before the user's sessions were revoked", ErrTokenInvalid), nil
 	}
 	return u, nil, nil
+}
+
+// checkIdle applies the idle timeouts to a refresh of t, whose policy is
+// p (the client's), when one is in force (otherwise it reads nothing). A
+// refresh is not a use of the session by its user (LastActiveAt: a
+// sign-in, an SSO hit, a grant), so it does not renew the session; but a
+// session idle past the global timeout ends at its next refresh as it does
+// at its next /authorize (its refresh tokens with it), and one idle past
+// the client's own timeout refuses that client's refresh. Either way the
+// refresh is ErrTokenInvalid.
+func (s *Service) checkIdle(ctx context.Context, t store.RefreshToken, p Policy, now time.Time) error {
+	if t.SessionID == "" {
+		return nil
+	}
+	global, err := s.EffectivePolicy(ctx, "")
+	if err != nil {
+		return err
+	}
+	if global.IdleTimeout <= 0 && p.IdleTimeout <= 0 {
+		return nil
+	}
+	sess, err := s.Store.GetSession(ctx, t.SessionID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: its session %s no longer exists", ErrTokenInvalid, t.SessionID)
+	case err != nil:
+		return fmt.Errorf("session: rotate refresh token: %w", err)
+	case sess.RevokedAt != nil:
+		return fmt.Errorf("%w: its session ended (%s)", ErrTokenInvalid, sess.RevokedReason)
+	}
+	idle := now.Sub(sess.LastActiveAt)
+	switch {
+	case global.IdleTimeout > 0 && idle >= global.IdleTimeout:
+		if err := s.End(ctx, sess.ID, ReasonIdleTimeout, Initiator{}); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return fmt.Errorf("%w: its session was idle %s, the idle timeout is %s", ErrTokenInvalid, FormatDuration(idle), FormatDuration(global.IdleTimeout))
+	case p.IdleTimeout > 0 && idle >= p.IdleTimeout:
+		return fmt.Errorf("%w: its session was idle %s, the application's idle timeout is %s", ErrTokenInvalid, FormatDuration(idle), FormatDuration(p.IdleTimeout))
+	}
+	return nil
 }
 
 // reused handles the presentation of an already used token: it revokes the

@@ -409,3 +409,54 @@ func TestRotationWithinSignInFrequency(t *testing.T) {
 		}
 	})
 }
+
+// TestRotationAndIdleTimeout: a refresh does not renew its session, and a
+// session idle past the global timeout ends at its next refresh (as at
+// its next /authorize); past the client's own timeout, that client's
+// refresh is refused and the session lives on; with no idle timeout,
+// idleness does not matter.
+func TestRotationAndIdleTimeout(t *testing.T) {
+	each(t, func(t *testing.T, f *fixture) {
+		rotate := func(v string) (Rotation, error) { return f.svc.Rotate(ctx, v, clientA, nil) }
+		u := f.user(t)
+		s := f.login(t, u, clientA)
+		v, _ := f.issue(t, u, s, clientA)
+
+		f.clock.Advance(3 * time.Hour) // no idle timeout in force
+		r, err := rotate(v)
+		if err != nil {
+			t.Fatalf("refresh after 3 h idle, no idle timeout: %v", err)
+		}
+		if got, _ := f.st.GetSession(ctx, s.ID); !got.LastActiveAt.Equal(s.LastActiveAt) {
+			t.Errorf("a refresh moved LastActiveAt from %v to %v", s.LastActiveAt, got.LastActiveAt)
+		}
+
+		if _, err := f.svc.PutPolicy(ctx, clientA, Settings{IdleTimeout: ptr(2 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rotate(r.Value); !errors.Is(err, ErrTokenInvalid) {
+			t.Fatalf("refresh past the client's idle timeout = %v, want ErrTokenInvalid", err)
+		}
+		if got, _ := f.st.GetSession(ctx, s.ID); got.RevokedAt != nil {
+			t.Fatal("the client's idle timeout ended the session")
+		}
+		if err := f.svc.DeletePolicy(ctx, clientA); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.PutPolicy(ctx, PolicyGlobal, Settings{IdleTimeout: ptr(4 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.svc.DeletePolicy(ctx, PolicyGlobal) })
+		r, err = rotate(r.Value) // idle 3 h < 4 h
+		if err != nil {
+			t.Fatalf("refresh within the global idle timeout: %v", err)
+		}
+		f.clock.Advance(time.Hour)
+		if _, err := rotate(r.Value); !errors.Is(err, ErrTokenInvalid) {
+			t.Fatalf("refresh past the global idle timeout = %v, want ErrTokenInvalid", err)
+		}
+		if got, _ := f.st.GetSession(ctx, s.ID); got.RevokedAt == nil || got.RevokedReason != ReasonIdleTimeout {
+			t.Fatalf("session after the global idle timeout: %+v", got)
+		}
+	})
+}
