@@ -33,7 +33,9 @@ var _ Directory = (*directory.Service)(nil)
 type API struct {
 	// Directory applies the business rules. Required.
 	Directory Directory
-	// Auth verifies bearer tokens. Required.
+	// Auth verifies bearer tokens. Required. The server passes a
+	// liveauth.Checked, so that revoked delegated tokens are refused at
+	// once.
 	Auth Authenticator
 	// BaseURL is the absolute Graph base URL, e.g.
 	// "http://127.0.0.1:8080/v1.0": the prefix of @odata.context,
@@ -57,13 +59,6 @@ type API struct {
 	// Audit serves /auditLogs/directoryAudits; a store.Audit (the store)
 	// satisfies it. When nil those routes are not served.
 	Audit AuditLog
-	// Access decides whether a verified delegated token is still good: its
-	// user not deleted or disabled, issued at or after the user's
-	// signInSessionsValidFromDateTime, its session not ended.
-	// *session.Service satisfies it. Vigil's own API enforces revocation
-	// at once, as guard does for resource servers; nil checks nothing
-	// beyond the token (tests of other concerns).
-	Access AccessChecker
 
 	once    sync.Once
 	handler http.Handler

@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-idp/vigil/internal/authz"
 	"github.com/vigil-idp/vigil/internal/directory"
 	"github.com/vigil-idp/vigil/internal/keys"
+	"github.com/vigil-idp/vigil/internal/liveauth"
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/secret"
@@ -143,14 +144,14 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 		Now: now,
 	}).Mount(mux)
 	(&API{
-		Directory:   dir,
-		Auth:        &oauth.Verifier{Keys: km, Issuer: e.issuer, Audiences: []string{authz.GraphResource}, Now: now},
+		Directory: dir,
+		Auth: liveauth.Checked{States: e.sessions,
+			Authenticator: &oauth.Verifier{Keys: km, Issuer: e.issuer, Audiences: []string{authz.GraphResource}, Now: now}},
 		BaseURL:     e.base,
 		Now:         now,
 		Logger:      slog.New(slog.DiscardHandler),
 		Revocations: e.rev,
 		Audit:       st,
-		Access:      e.sessions,
 	}).Mount(mux)
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)

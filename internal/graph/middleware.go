@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -183,9 +182,6 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Auth.Authenticate(r)
 		if err == nil && p != nil {
-			err = a.checkAccess(r.Context(), p)
-		}
-		if err == nil && p != nil {
 			next.ServeHTTP(w, r.WithContext(authz.WithPrincipal(r.Context(), p)))
 			return
 		}
@@ -214,30 +210,6 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.writeError(w, r, NewError(http.StatusUnauthorized, CodeInvalidToken, "Access token validation failure: "+strings.TrimSuffix(desc, ".")+".", err))
 		}
 	})
-}
-
-// AccessChecker decides whether a verified delegated access token is
-// still good (not revoked); *session.Service implements it.
-type AccessChecker interface {
-	AccessActive(ctx context.Context, userID, sid string, iat time.Time) (bool, error)
-}
-
-// checkAccess refuses, as invalid_token, a delegated token that was
-// revoked after it was issued: the user revoked, disabled or deleted, or
-// its session ended. App-only tokens have no user or session to revoke.
-func (a *API) checkAccess(ctx context.Context, p *authz.Principal) error {
-	if a.Access == nil || p.Kind != authz.Delegated {
-		return nil
-	}
-	active, err := a.Access.AccessActive(ctx, p.ObjectID, p.SessionID, p.IssuedAt)
-	switch {
-	case err != nil:
-		return fmt.Errorf("graph: revocation state of %s: %w", p.ObjectID, err)
-	case !active:
-		return &oauth.BearerError{Code: oauth.CodeInvalidToken,
-			Description: "the token was revoked: its user's sessions were revoked, its session ended, or the account is disabled or deleted"}
-	}
-	return nil
 }
 
 // realm is the protection space named in challenges: the server's origin

@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-idp/vigil/internal/directory"
 	"github.com/vigil-idp/vigil/internal/graph"
 	"github.com/vigil-idp/vigil/internal/keys"
+	"github.com/vigil-idp/vigil/internal/liveauth"
 	"github.com/vigil-idp/vigil/internal/login"
 	"github.com/vigil-idp/vigil/internal/oauth"
 	"github.com/vigil-idp/vigil/internal/revocation"
@@ -217,6 +218,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		Consents: st, Clients: st, Roles: st, Secrets: hasher, Now: now, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}
 	graphVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.GraphResource}, Keys: km, Now: now}
 	vigilVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.VigilResource}, Keys: km, Now: now}
+	// Vigil's own APIs refuse a revoked delegated token at once.
+	graphAuth := liveauth.Checked{Authenticator: graphVerifier, States: sessions}
+	vigilAuth := liveauth.Checked{Authenticator: vigilVerifier, States: sessions}
 	anyVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.GraphResource, authz.VigilResource}, Keys: km, Now: now}
 	op := &oauth.Provider{
 		Issuer:  issuer,
@@ -224,7 +228,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		Clients: st,
 		Secrets: hasher,
 		Grants: map[string]oauth.Grant{
-			oauth.GrantClientCredentials: &oauth.ClientCredentials{Directory: st, Tokens: access},
+			oauth.GrantClientCredentials: &oauth.ClientCredentials{Directory: st, Tokens: access, Policies: sessions},
 			oauth.GrantAuthorizationCode: &oauth.AuthorizationCode{Codes: st, Secrets: hasher, Sessions: sessions, Tokens: delegated, Now: now},
 			oauth.GrantRefreshToken:      &oauth.RefreshGrant{Sessions: sessions, Tokens: delegated},
 			oauth.GrantDeviceCode:        device,
@@ -232,7 +236,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		},
 		Authorization:     http.HandlerFunc(ui.ServeAuthorize),
 		EndSession:        http.HandlerFunc(ui.ServeEndSession),
-		UserInfo:          &oauth.UserInfo{Verifier: graphVerifier, Users: st, Logger: log},
+		UserInfo:          &oauth.UserInfo{Verifier: graphVerifier, Users: st, States: sessions, Logger: log},
 		Device:            device,
 		IDTokens:          idTokens,
 		Assertions:        &oauth.ClientAssertions{Keys: &oauth.RegisteredKeys{}, Replays: st},
@@ -258,7 +262,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		Issuer:                    issuer,
 		Store:                     st,
 		Signers:                   km,
-		Auth:                      vigilVerifier,
+		Auth:                      vigilAuth,
 		PushAllowList:             cfg,
 		InsecureAllowLoopbackPush: cfg.InsecureAllowLoopbackPush,
 		Now:                       now,
@@ -267,16 +271,15 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	transmitter.Mount(mux)
 	(&graph.API{
 		Directory:    dir,
-		Auth:         graphVerifier,
+		Auth:         graphAuth,
 		BaseURL:      graphBase,
 		Revocations:  revocations,
 		Audit:        st,
-		Access:       sessions,
 		Now:          now,
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 	}).Mount(mux)
-	(&vigilapi.API{Issuer: issuer, Auth: vigilVerifier, Policies: sessions, Apps: st, AppSettings: dir,
+	(&vigilapi.API{Issuer: issuer, Auth: vigilAuth, Policies: sessions, Apps: st, AppSettings: dir,
 		Revocations: revocations, Users: st, Sessions: st, Receipts: transmitter,
 		Now: now, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes}).Mount(mux)
 
