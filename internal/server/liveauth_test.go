@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 )
 
@@ -17,14 +16,8 @@ import (
 // unaffected.
 func TestOwnAPIsRefuseRevokedTokens(t *testing.T) {
 	ctx := context.Background()
-	cfg := testConfig(t, "")
-	srv := start(t, cfg)
-	f, _ := readBootstrap(t, cfg.DataDir)
-	appToken := graphToken(t, cfg.IssuerURL(), f)
-	provider, err := oidc.NewProvider(ctx, cfg.IssuerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := startWired(t)
+	srv, f, appToken, provider := w.srv, w.f, w.appToken, w.provider
 	signIn := func(scopes ...string) string {
 		t.Helper()
 		cli := oauth2.Config{ClientID: f.CLIClientID, Endpoint: provider.Endpoint(), Scopes: scopes}

@@ -19,15 +19,8 @@ import (
 // and the access token (by introspection) stop working at once.
 func TestDelegatedFlowThroughTheWiredServer(t *testing.T) {
 	ctx := context.Background()
-	cfg := testConfig(t, "")
-	srv := start(t, cfg)
-	f, _ := readBootstrap(t, cfg.DataDir)
-	appToken := graphToken(t, cfg.IssuerURL(), f)
-
-	provider, err := oidc.NewProvider(ctx, cfg.IssuerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := startWired(t)
+	cfg, srv, f, appToken, provider := w.cfg, w.srv, w.f, w.appToken, w.provider
 	var meta struct {
 		Authorization string   `json:"authorization_endpoint"`
 		Device        string   `json:"device_authorization_endpoint"`
@@ -124,14 +117,8 @@ func TestDelegatedFlowThroughTheWiredServer(t *testing.T) {
 // once and is audited.
 func TestGraphRevokeSignInSessions(t *testing.T) {
 	ctx := context.Background()
-	cfg := testConfig(t, "")
-	srv := start(t, cfg)
-	f, _ := readBootstrap(t, cfg.DataDir)
-	appToken := graphToken(t, cfg.IssuerURL(), f)
-	provider, err := oidc.NewProvider(ctx, cfg.IssuerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := startWired(t)
+	cfg, srv, f, appToken, provider := w.cfg, w.srv, w.f, w.appToken, w.provider
 	// The admin signs in with the CLI client (password grant).
 	cli := oauth2.Config{ClientID: f.CLIClientID, Endpoint: provider.Endpoint(),
 		Scopes: []string{"openid", "offline_access", "https://graph.microsoft.com/User.Read"}}

@@ -137,6 +137,31 @@ func graphToken(t *testing.T, issuer string, f bootstrap.File) string {
 	return tok.AccessToken
 }
 
+// wired is a started server with its bootstrap file, an app-only Graph
+// token of the bootstrap client, and go-oidc's view of its discovery.
+type wired struct {
+	cfg      config.Config
+	srv      *running
+	f        bootstrap.File
+	appToken string
+	provider *oidc.Provider
+}
+
+// startWired starts a server on a fresh SQLite data dir and reads what
+// the tests of whole flows need.
+func startWired(t *testing.T) wired {
+	t.Helper()
+	cfg := testConfig(t, "")
+	w := wired{cfg: cfg, srv: start(t, cfg)}
+	w.f, _ = readBootstrap(t, cfg.DataDir)
+	w.appToken = graphToken(t, cfg.IssuerURL(), w.f)
+	var err error
+	if w.provider, err = oidc.NewProvider(context.Background(), cfg.IssuerURL()); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func get(t *testing.T, rawURL, token string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest("GET", rawURL, nil)
