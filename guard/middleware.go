@@ -105,9 +105,16 @@ func authParams(authorizationURI string) string {
 // authorization_uri="…", error="insufficient_claims", claims="<standard
 // base64 of {"access_token":{"nbf":{"essential":true,"value":"<validFrom>"}}}>".
 func ClaimsChallenge(authorizationURI string, validFrom int64) string {
+	return "Bearer " + authParams(authorizationURI) + `, error="insufficient_claims", claims="` + NBFClaims(validFrom) + `"`
+}
+
+// NBFClaims is the claims of a challenge for a token issued at or after
+// validFrom (Unix seconds): the standard base64 of
+// {"access_token":{"nbf":{"essential":true,"value":"<validFrom>"}}}, as
+// Entra's continuous access evaluation sends it.
+func NBFClaims(validFrom int64) string {
 	claims := `{"access_token":{"nbf":{"essential":true,"value":"` + strconv.FormatInt(validFrom, 10) + `"}}}`
-	return "Bearer " + authParams(authorizationURI) + `, error="insufficient_claims", claims="` +
-		base64.StdEncoding.EncodeToString([]byte(claims)) + `"`
+	return base64.StdEncoding.EncodeToString([]byte(claims))
 }
 
 func writeBody(w http.ResponseWriter, code, desc string) {

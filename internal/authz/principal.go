@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,14 @@ type Principal struct {
 	SessionID       string    // sid (delegated only)
 	TokenID         string    // jti
 	IssuedAt        time.Time // iat
+	Capabilities    []string  // xms_cc: client capabilities, e.g. "cp1" (claims challenges understood)
+}
+
+// CAECapable reports whether the token declared the client capability
+// cp1 (xms_cc, case-insensitive): its client handles claims challenges,
+// so a revoked token is answered with one (continuous access evaluation).
+func (p *Principal) CAECapable() bool {
+	return p != nil && slices.ContainsFunc(p.Capabilities, func(c string) bool { return strings.EqualFold(c, "cp1") })
 }
 
 // HasRole reports whether an app-only principal holds any of the named

@@ -145,7 +145,7 @@ func newEnv(t *testing.T, st *sqlstore.Store) *env {
 	}).Mount(mux)
 	(&API{
 		Directory: dir,
-		Auth: liveauth.Checked{States: e.sessions,
+		Auth: liveauth.Checked{States: e.sessions, AuthorizationURI: e.issuer + oauth.PathAuthorize,
 			Authenticator: &oauth.Verifier{Keys: km, Issuer: e.issuer, Audiences: []string{authz.GraphResource}, Now: now}},
 		BaseURL:     e.base,
 		Now:         now,
@@ -214,6 +214,13 @@ func (e *env) appToken(perms ...string) string {
 // is a public application registered in the directory, like the CLI.
 func (e *env) signIn(userID string, scopes ...string) string {
 	e.t.Helper()
+	return e.signInWith(userID, nil, scopes...)
+}
+
+// signInWith is signIn for a client that declared capabilities (xms_cc),
+// e.g. "cp1".
+func (e *env) signInWith(userID string, capabilities []string, scopes ...string) string {
+	e.t.Helper()
 	if e.cliClientID == "" {
 		app, err := e.dir.CreateApplication(e.ctx, directory.ApplicationInput{DisplayName: directory.Some("Vigil CLI")})
 		if err != nil {
@@ -232,12 +239,13 @@ func (e *env) signIn(userID string, scopes ...string) string {
 		e.t.Fatalf("session of %s: %v", userID, err)
 	}
 	tok, _, err := e.tokens.Issue(e.ctx, oauth.AccessToken{
-		Subject:         userID,
-		Audience:        authz.GraphResource,
-		ClientID:        e.cliClientID,
-		Scopes:          scopes,
-		RoleTemplateIDs: wids,
-		SessionID:       sid,
+		Subject:            userID,
+		Audience:           authz.GraphResource,
+		ClientID:           e.cliClientID,
+		Scopes:             scopes,
+		RoleTemplateIDs:    wids,
+		SessionID:          sid,
+		ClientCapabilities: capabilities,
 	})
 	if err != nil {
 		e.t.Fatalf("issue a delegated token for %s: %v", userID, err)

@@ -206,11 +206,20 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			a.writeError(w, r, NewError(status, CodeAccessDenied, msgForbidden, err))
 		case errors.Is(err, oauth.ErrNoToken):
 			a.writeError(w, r, NewError(http.StatusUnauthorized, CodeInvalidToken, "Access token is empty.", err))
+		case be != nil && be.Code == oauth.CodeInsufficientClaims:
+			// Graph's answer to a CAE-capable client's revoked token.
+			a.writeError(w, r, NewError(http.StatusUnauthorized, CodeInvalidToken, msgCAEChallenge, err))
 		default:
 			a.writeError(w, r, NewError(http.StatusUnauthorized, CodeInvalidToken, "Access token validation failure: "+strings.TrimSuffix(desc, ".")+".", err))
 		}
 	})
 }
+
+// msgCAEChallenge is Graph's message with a claims challenge of
+// continuous access evaluation after a revocation, as quoted in
+// microsoftgraph/msgraph-sdk-powershell issue 1741 (after
+// Revoke-MgUserSignInSession).
+const msgCAEChallenge = "Continuous access evaluation resulted in claims challenge with result: InteractionRequired and code: TokenIssuedBeforeRevocationTimestamp"
 
 // realm is the protection space named in challenges: the server's origin
 // and path above the Graph base (its issuer).

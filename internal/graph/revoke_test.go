@@ -2,9 +2,11 @@ package graph
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -498,4 +500,44 @@ func sessionOf(t *testing.T, e *env, tok string) string {
 		t.Fatalf("sid of the token: %q, %v", c.SID, err)
 	}
 	return c.SID
+}
+
+// TestRevokedCAETokenChallenged: a revoked token of a client that declared
+// cp1 gets Graph's claims challenge of continuous access evaluation: 401,
+// WWW-Authenticate with the authorization endpoint and claims asking for
+// a token issued from the revocation on, and Graph's message.
+func TestRevokedCAETokenChallenged(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		u := e.user("ada@vigil.local")
+		tok := e.signInWith(u, []string{"cp1"}, pUserRead)
+		e.request(tok, "GET", "/me", nil).want(t, http.StatusOK)
+		e.advance(90*time.Second + 500*time.Millisecond)
+		e.do("POST", "/users/"+u+"/revokeSignInSessions", nil).want(t, http.StatusOK)
+
+		r := e.request(tok, "GET", "/me", nil)
+		if r.status != http.StatusUnauthorized || r.errorCode(t) != CodeInvalidToken {
+			t.Fatalf("revoked CAE token: %d %s", r.status, r.body)
+		}
+		var body errorBody
+		mustJSON(t, r.body, &body)
+		if body.Error.Message != msgCAEChallenge {
+			t.Errorf("message %q, want %q", body.Error.Message, msgCAEChallenge)
+		}
+		// T is at a half second: the new token must be issued from the
+		// next whole second on.
+		nbf := e.now().Truncate(time.Second).Add(time.Second).Unix()
+		claims := base64.StdEncoding.EncodeToString([]byte(`{"access_token":{"nbf":{"essential":true,"value":"` + strconv.FormatInt(nbf, 10) + `"}}}`))
+		want := `Bearer realm="", authorization_uri="` + e.issuer + `/authorize", error="insufficient_claims", claims="` + claims + `"`
+		if got := r.header.Get("WWW-Authenticate"); got != want {
+			t.Errorf("WWW-Authenticate\n got %s\nwant %s", got, want)
+		}
+
+		// Without cp1 the same revocation is a plain invalid_token.
+		plain := e.signIn(u, pUserRead)
+		e.advance(time.Minute)
+		e.do("POST", "/users/"+u+"/revokeSignInSessions", nil).want(t, http.StatusOK)
+		if h := e.request(plain, "GET", "/me", nil).header.Get("WWW-Authenticate"); !strings.Contains(h, `error="invalid_token"`) {
+			t.Errorf("revoked token without cp1: WWW-Authenticate %s", h)
+		}
+	})
 }

@@ -21,6 +21,10 @@ import (
 const (
 	CodeInvalidToken      = "invalid_token"
 	CodeInsufficientScope = "insufficient_scope"
+	// CodeInsufficientClaims is the claims challenge of continuous access
+	// evaluation (Entra's, reference entra-revocation.md §4.3): the token
+	// was good but no longer is; get one with the claims of the challenge.
+	CodeInsufficientClaims = "insufficient_claims"
 	// CodeInvalidRequest ("invalid_request") is shared with RFC 6749.
 )
 
@@ -51,6 +55,10 @@ type BearerError struct {
 	Description string
 	// Scope, for insufficient_scope, names the scope needed (RFC 6750 §3).
 	Scope string
+	// Claims, for insufficient_claims, is the claims challenge: the
+	// standard base64 of the claims request the client sends back to
+	// AuthorizationURI (which the challenge names too).
+	Claims, AuthorizationURI string
 
 	cause error
 }
@@ -99,6 +107,11 @@ func Challenge(err error, realm string) (status int, wwwAuthenticate string) {
 	}
 	var be *BearerError
 	switch {
+	case errors.As(err, &be) && be.Code == CodeInsufficientClaims:
+		// Entra's form: realm="", authorization_uri, error and claims,
+		// no description.
+		return http.StatusUnauthorized, `Bearer realm="", authorization_uri=` + quote(be.AuthorizationURI) +
+			`, error="insufficient_claims", claims=` + quote(be.Claims)
 	case errors.As(err, &be):
 		params = append(params, "error="+quote(be.Code))
 		if be.Description != "" {
@@ -313,6 +326,7 @@ func principal(c *accessClaims) (*authz.Principal, error) {
 		SessionID:       c.SID,
 		TokenID:         c.ID,
 		IssuedAt:        c.IssuedAt.Time(),
+		Capabilities:    c.XMSCC,
 	}
 	switch {
 	case p.ObjectID == "" || p.ClientID == "" || c.ID == "":

@@ -310,6 +310,8 @@ func TestChallenge(t *testing.T) {
 			`Bearer realm="g", error="insufficient_scope", error_description="needs User.Read.All", scope="User.Read.All"`},
 		{"quotes are neutralised", invalidToken(`say "hi"\`, nil), `a"b`, 401, `Bearer realm="a?b", error="invalid_token", error_description="say ?hi??"`},
 		{"other error", errors.New("boom"), "r", 500, ""},
+		{"claims challenge", &BearerError{Code: CodeInsufficientClaims, Description: "d", AuthorizationURI: "https://idp/authorize", Claims: "eyJ9"}, "r", 401,
+			`Bearer realm="", authorization_uri="https://idp/authorize", error="insufficient_claims", claims="eyJ9"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

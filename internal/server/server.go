@@ -219,8 +219,9 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 	graphVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.GraphResource}, Keys: km, Now: now}
 	vigilVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.VigilResource}, Keys: km, Now: now}
 	// Vigil's own APIs refuse a revoked delegated token at once.
-	graphAuth := liveauth.Checked{Authenticator: graphVerifier, States: sessions}
-	vigilAuth := liveauth.Checked{Authenticator: vigilVerifier, States: sessions}
+	authorizeURL := strings.TrimSuffix(issuer, "/") + oauth.PathAuthorize
+	graphAuth := liveauth.Checked{Authenticator: graphVerifier, States: sessions, AuthorizationURI: authorizeURL}
+	vigilAuth := liveauth.Checked{Authenticator: vigilVerifier, States: sessions, AuthorizationURI: authorizeURL}
 	anyVerifier := &oauth.Verifier{Issuer: issuer, Audiences: []string{authz.GraphResource, authz.VigilResource}, Keys: km, Now: now}
 	op := &oauth.Provider{
 		Issuer:  issuer,

@@ -184,23 +184,55 @@ func (s *Service) End(ctx context.Context, sid, reason string, by Initiator) err
 // longer exists. Introspection (RFC 7662) calls it so a revoked user's
 // access token is inactive at once, although it has not expired.
 func (s *Service) AccessActive(ctx context.Context, userID, sid string, iat time.Time) (bool, error) {
+	a, err := s.CheckAccess(ctx, userID, sid, iat)
+	return a.Active, err
+}
+
+// Access is the verdict of CheckAccess on a delegated access token.
+type Access struct {
+	Active bool
+	// ValidFrom, for a token no longer active, is when a new token must
+	// be issued at or after (whole seconds, rounded up: tokens carry iat
+	// in seconds): the user's signInSessionsValidFromDateTime, or when the
+	// token's session ended. Zero for a deleted or disabled user, whom no
+	// new token helps.
+	ValidFrom time.Time
+}
+
+// CheckAccess is AccessActive with the time a replacement token must be
+// issued from, for the claims challenge of continuous access evaluation.
+func (s *Service) CheckAccess(ctx context.Context, userID, sid string, iat time.Time) (Access, error) {
 	u, err := s.Store.GetUser(ctx, userID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return false, nil
+		return Access{}, nil
 	case err != nil:
-		return false, fmt.Errorf("session: access token user: %w", err)
-	case !u.AccountEnabled || iat.Before(u.SignInSessionsValidFrom):
-		return false, nil
+		return Access{}, fmt.Errorf("session: access token user: %w", err)
+	case !u.AccountEnabled:
+		return Access{}, nil
+	case iat.Before(u.SignInSessionsValidFrom):
+		return Access{ValidFrom: ceilSecond(u.SignInSessionsValidFrom)}, nil
 	case sid == "":
-		return true, nil
+		return Access{Active: true}, nil
 	}
 	sess, err := s.Store.GetSession(ctx, sid)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return false, nil
+		return Access{ValidFrom: ceilSecond(s.now())}, nil
 	case err != nil:
-		return false, fmt.Errorf("session: access token session: %w", err)
+		return Access{}, fmt.Errorf("session: access token session: %w", err)
+	case sess.UserID != userID:
+		return Access{}, nil
+	case sess.RevokedAt != nil:
+		return Access{ValidFrom: ceilSecond(*sess.RevokedAt)}, nil
 	}
-	return sess.RevokedAt == nil && sess.UserID == userID, nil
+	return Access{Active: true}, nil
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); !s.Equal(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }
