@@ -61,6 +61,13 @@ type AccessToken struct {
 	ClientCapabilities []string
 	// Lifetime overrides AccessTokens.Lifetime when positive.
 	Lifetime time.Duration
+	// ValidFrom is the user's signInSessionsValidFromDateTime (delegated
+	// tokens). Tokens carry iat in whole seconds and a token whose iat is
+	// before it is refused everywhere, so a token issued in the same
+	// second as a revocation, after it, gets iat = ValidFrom rounded up to
+	// the second (less than a second ahead of the clock, within every
+	// verifier's skew) instead of being born revoked.
+	ValidFrom time.Time
 }
 
 // AccessTokens issues JWT access tokens (RFC 9068), signed ES256. Build it as
@@ -101,13 +108,17 @@ func (a *AccessTokens) Issue(ctx context.Context, t AccessToken) (string, time.D
 	}
 	life := firstPositive(t.Lifetime, a.Lifetime, DefaultAccessTokenLifetime)
 	exp := now.Add(life)
+	iat := now
+	if vf := ceilSecond(t.ValidFrom); vf.After(now) {
+		iat = vf // the user's sessions were revoked in this second
+	}
 	c := accessClaims{
 		Issuer:    a.Issuer,
 		Subject:   t.Subject,
 		Audience:  jwt.Audience{t.Audience},
 		Expiry:    jwt.NewNumericDate(exp),
 		NotBefore: jwt.NewNumericDate(now),
-		IssuedAt:  jwt.NewNumericDate(now),
+		IssuedAt:  jwt.NewNumericDate(iat),
 		ID:        uuid.NewString(),
 		ClientID:  t.ClientID,
 		AppID:     t.ClientID,
@@ -169,4 +180,12 @@ func firstPositive(ds ...time.Duration) time.Duration {
 		}
 	}
 	return 0
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if s := t.Truncate(time.Second); s.Before(t) {
+		return s.Add(time.Second)
+	}
+	return t
 }

@@ -76,3 +76,40 @@ func TestIssueDelegated(t *testing.T) {
 		}
 	}
 }
+
+// TestIssueAfterRevocationInTheSameSecond: a delegated token issued after
+// a revocation in the same second gets iat at the next whole second (not
+// the current one, which is before the user's validFrom and would make
+// the token revoked from birth); otherwise iat is the clock's.
+func TestIssueAfterRevocationInTheSameSecond(t *testing.T) {
+	d := newIDP(t, sqltest.SQLite(t))
+	now := time.Date(2026, 3, 4, 12, 0, 0, 700_000_000, time.UTC)
+	tokens := &AccessTokens{Issuer: d.issuer, Signers: d.keys, Meta: d.store, Now: func() time.Time { return now }}
+	for _, tc := range []struct {
+		name      string
+		validFrom time.Time
+		wantIAT   int64
+	}{
+		{"revoked in this second, before now", now.Add(-200 * time.Millisecond), now.Truncate(time.Second).Unix() + 1},
+		{"revoked in an earlier second", now.Add(-1500 * time.Millisecond), now.Unix()},
+		{"revoked on a whole second", now.Truncate(time.Second), now.Unix()},
+		{"never revoked", time.Time{}, now.Unix()},
+	} {
+		tok, _, err := tokens.Issue(context.Background(), AccessToken{Subject: "user-1", Audience: authz.GraphResource,
+			ClientID: "cli-1", Scopes: []string{"User.Read"}, ValidFrom: tc.validFrom})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c jwt.Claims
+		if err := parsed.UnsafeClaimsWithoutVerification(&c); err != nil {
+			t.Fatal(err)
+		}
+		if got := int64(*c.IssuedAt); got != tc.wantIAT || int64(*c.NotBefore) != now.Unix() {
+			t.Errorf("%s: iat %d nbf %d, want iat %d nbf %d", tc.name, got, int64(*c.NotBefore), tc.wantIAT, now.Unix())
+		}
+	}
+}

@@ -97,6 +97,7 @@ func (d *Delegated) Issue(ctx context.Context, g DelegatedGrant) (*TokenResponse
 	}
 	slices.Sort(wids)
 	at, life, err := d.Access.Issue(ctx, AccessToken{
+		ValidFrom:          g.User.SignInSessionsValidFrom,
 		Subject:            g.User.ID,
 		Audience:           g.Scopes.Resource.Audience,
 		ClientID:           g.Client.AppID,

@@ -12,8 +12,8 @@ import (
 // TestOwnAPIsRefuseRevokedTokens: in the wired server, a user's delegated
 // tokens work at Graph, the Vigil API and userinfo until an admin revokes
 // the user's sessions, and are refused at once afterwards (401), as
-// introspection reports them inactive; the admin's app-only token is
-// unaffected.
+// introspection reports them inactive; a new sign-in works at once; the
+// admin's app-only token is unaffected.
 func TestOwnAPIsRefuseRevokedTokens(t *testing.T) {
 	ctx := context.Background()
 	w := startWired(t)
@@ -51,6 +51,11 @@ func TestOwnAPIsRefuseRevokedTokens(t *testing.T) {
 		if code, body := get(t, c.url, c.token); code != http.StatusUnauthorized {
 			t.Errorf("%s after the revocation: %d %s, want 401", c.name, code, body)
 		}
+	}
+	// Signing in again works at once, even within the second of the
+	// revocation (the new token's iat is not before it).
+	if code, body := get(t, srv.base+"/v1.0/me", signIn("openid", "https://graph.microsoft.com/User.Read")); code != http.StatusOK {
+		t.Errorf("a token issued after the revocation: %d %s", code, body)
 	}
 	if code, body := get(t, srv.base+"/v1.0/users?$top=1", appToken); code != http.StatusOK {
 		t.Errorf("the admin's app-only token after the revocation: %d %s", code, body)
