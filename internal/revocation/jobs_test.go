@@ -153,6 +153,24 @@ func TestBulkBySessions(t *testing.T) {
 	})
 }
 
+// TestBulkBySessionsDenied: a session the caller may not end is reported
+// denied, its detail naming whose session it is.
+func TestBulkBySessionsDenied(t *testing.T) {
+	each(t, func(f *fixture) {
+		t := f.t
+		ga := f.user("ga@contoso.com")
+		f.assign(ga.ID, roleGlobalAdmin)
+		sess := f.session(ga.ID)
+		userAdmin := admin("99999999-9999-9999-9999-999999999999", roleUserAdmin)
+		job := f.submit(userAdmin, Request{SessionIDs: []string{sess.ID}})
+		f.work(f.svc)
+		f.wantCounts(job.ID, 0, 1, 0)
+		if res := f.results(job.ID)[sess.ID]; res.Outcome != OutcomeDenied || !strings.HasPrefix(res.Detail, "session of user "+ga.ID+": ") {
+			t.Errorf("result %+v, want denied naming user %s", res, ga.ID)
+		}
+	})
+}
+
 func TestBulkReportsDeniedTargets(t *testing.T) {
 	each(t, func(f *fixture) {
 		t := f.t

@@ -1,6 +1,10 @@
 package revocation
 
-import "github.com/vigil-idp/vigil/internal/odata"
+import (
+	"strings"
+
+	"github.com/vigil-idp/vigil/internal/odata"
+)
 
 // UserFilterSchema is what a bulk revocation's filter may say about users:
 // the filterable properties of Graph's user resource
@@ -37,11 +41,12 @@ const textOps = odata.AllowEq | odata.AllowNe | odata.AllowGe | odata.AllowLe | 
 // parseUserFilter parses and checks a bulk revocation filter.
 func parseUserFilter(filter string) (odata.Expr, error) {
 	e, err := odata.ParseFilter(filter)
-	if err != nil {
-		return nil, refuse(ErrInvalid, "Invalid filter: %s.", err.Error())
+	if err == nil {
+		_, err = UserFilterSchema.CheckFilter(e)
 	}
-	if _, err := UserFilterSchema.CheckFilter(e); err != nil {
-		return nil, refuse(ErrInvalid, "Invalid filter: %s.", err.Error())
+	if err != nil {
+		// The parser's messages may end a sentence already.
+		return nil, refuse(ErrInvalid, "Invalid filter: %s.", strings.TrimSuffix(err.Error(), "."))
 	}
 	return e, nil
 }

@@ -263,7 +263,7 @@ func (s *Service) prepare(ctx context.Context, r reader, job store.Revocation, i
 			return nil, err
 		}
 		if !d.Allowed {
-			result(sess.ID, OutcomeDenied, d.Reason)
+			result(sess.ID, OutcomeDenied, "session of user "+sess.UserID+": "+d.Reason)
 			continue
 		}
 		pl.sessions = append(pl.sessions, sess)

@@ -337,7 +337,7 @@ func (a *API) revocationResource(ctx context.Context, rev store.Revocation, stor
 	out := revocationJSON{
 		ID: rev.ID, Status: rev.Status, ValidFrom: utcOrNil(&rev.ValidFrom),
 		Targeted: rev.Targeted, Revoked: rev.Revoked, Denied: rev.Denied, Failed: rev.Failed,
-		CreatedBy: json.RawMessage("null"), CreatedAt: rev.CreatedAt.UTC(), CompletedAt: utcOrNil(rev.CompletedAt),
+		CreatedBy: json.RawMessage("null"), CreatedAt: rev.CreatedAt.UTC().Truncate(time.Microsecond), CompletedAt: utcOrNil(rev.CompletedAt),
 		Receipts: make([]receiptJSON, 0, len(rs)),
 	}
 	if rev.Reason != "" {
@@ -377,12 +377,14 @@ func effectiveAt(rs []store.Receipt) *time.Time {
 	return at
 }
 
-// utcOrNil is t in UTC, or nil for nil and the zero time.
+// utcOrNil is t in UTC to the microsecond (what the store keeps, and
+// what the resource promises: live receipts carry the clock's
+// nanoseconds), or nil for nil and the zero time.
 func utcOrNil(t *time.Time) *time.Time {
 	if t == nil || t.IsZero() {
 		return nil
 	}
-	u := t.UTC()
+	u := t.UTC().Truncate(time.Microsecond)
 	return &u
 }
 

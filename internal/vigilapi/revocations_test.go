@@ -112,6 +112,8 @@ func TestRevocationBadRequests(t *testing.T) {
 			message: []string{"Invalid filter: ", "position"}},
 		{name: "filter on a property users cannot be filtered by", body: `{"filter":"passwordProfile eq 'x'"}`, status: 400,
 			message: []string{"Invalid filter: ", "position", "passwordProfile"}},
+		{name: "filter on an unknown property", body: `{"filter":"foo eq 1"}`, status: 400,
+			message: []string{"Invalid filter: ", "Could not find a property named 'foo'"}},
 		{name: "userIds not an array", body: `{"userIds":"` + u.ID + `"}`, status: 400, message: []string{"userIds must be an array of user ids."}},
 		{name: "dryRun not a boolean", body: `{"userIds":["` + u.ID + `"],"dryRun":"yes"}`, status: 400, message: []string{"dryRun must be true or false."}},
 		{name: "reason not a string", body: `{"userIds":["` + u.ID + `"],"reason":7}`, status: 400, message: []string{"reason must be a string."}},
@@ -159,6 +161,9 @@ func TestRevocationBadRequests(t *testing.T) {
 				if !strings.Contains(msg, m) {
 					t.Errorf("message %q lacks %q", msg, m)
 				}
+			}
+			if strings.Contains(msg, "..") {
+				t.Errorf("message %q has a doubled period", msg)
 			}
 		})
 	}
@@ -638,5 +643,19 @@ func TestMountOptionalRoutes(t *testing.T) {
 			a.Issuer, a.Auth, a.Policies, a.Apps = s.issuer, &oauth.Verifier{}, s.sessions, s.st
 			a.Mount(http.NewServeMux())
 		})
+	}
+}
+
+// TestResourceTimesToTheMicrosecond: the resource's times are UTC to the
+// microsecond, as documented, even when the clock gave nanoseconds (live
+// receipts).
+func TestResourceTimesToTheMicrosecond(t *testing.T) {
+	at := time.Date(2026, 11, 27, 2, 24, 42, 172605041, time.FixedZone("x", 3600))
+	got := utcOrNil(&at)
+	if want := time.Date(2026, 11, 27, 1, 24, 42, 172605000, time.UTC); got == nil || !got.Equal(want) || got.Location() != time.UTC {
+		t.Fatalf("utcOrNil(%v) = %v, want %v", at, got, want)
+	}
+	if utcOrNil(nil) != nil || utcOrNil(&time.Time{}) != nil {
+		t.Fatal("utcOrNil of nil or the zero time is not nil")
 	}
 }
