@@ -28,6 +28,8 @@ const (
 // (UserIDs, Filter, GroupID with optional Transitive, or SessionIDs), plus
 // an optional Reason and DryRun.
 type Request struct {
+	// UserIDs name users by object id or, as Graph's /users/{id |
+	// userPrincipalName} does, by userPrincipalName.
 	UserIDs    []string
 	Filter     string // OData $filter on users, checked against UserFilterSchema
 	GroupID    string

@@ -109,6 +109,26 @@ func TestBulkByGroup(t *testing.T) {
 	})
 }
 
+// TestBulkByUserPrincipalNames: userIds may name users by
+// userPrincipalName, in any case, as Graph's /users/{id | userPrincipalName}
+// does; a user named twice (by id and by name) is revoked once.
+func TestBulkByUserPrincipalNames(t *testing.T) {
+	each(t, func(f *fixture) {
+		t := f.t
+		us := f.users("upn", 3)
+		ids := []string{strings.ToUpper(us[0].UserPrincipalName), us[1].UserPrincipalName, us[1].ID, "nobody@contoso.com"}
+		job := f.submit(bulkApp, Request{UserIDs: ids})
+		f.work(f.svc)
+		r := f.wantCounts(job.ID, 2, 0, 1)
+		f.wantRevoked(us[0].ID, r.ValidFrom)
+		f.wantRevoked(us[1].ID, r.ValidFrom)
+		f.wantUntouched(us[2].ID)
+		if res := f.results(job.ID); res["nobody@contoso.com"].Detail != "user not found" || res[us[0].ID].Outcome != OutcomeRevoked {
+			t.Errorf("results %+v", res)
+		}
+	})
+}
+
 func TestBulkByIDsReportsUnknown(t *testing.T) {
 	each(t, func(f *fixture) {
 		t := f.t

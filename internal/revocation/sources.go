@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/store"
@@ -81,9 +84,13 @@ func (ids idsSource) next(ctx context.Context, r reader, cursor string, n int) (
 		return batch{}, err
 	}
 	b := batch{next: strconv.Itoa(i + len(part)), done: i+len(part) == len(ids), missingDetail: "user not found"}
+	seen := make(map[string]bool, len(part))
 	for _, id := range part {
 		if u, ok := users[id]; ok {
-			b.users = append(b.users, u)
+			if !seen[u.ID] { // named twice (by id and by userPrincipalName)
+				seen[u.ID] = true
+				b.users = append(b.users, u)
+			}
 		} else {
 			b.missing = append(b.missing, id)
 		}
@@ -91,32 +98,58 @@ func (ids idsSource) next(ctx context.Context, r reader, cursor string, n int) (
 	return b, nil
 }
 
-// usersByID reads users in one query, keyed by the ids as given.
+// usersByID reads users in one query, keyed by the keys as given: an
+// object id (a GUID, in any case) or, as Graph's /users/{id | userPrincipalName}
+// accepts, a userPrincipalName (case-insensitive).
 func usersByID(ctx context.Context, tx reader, ids []string) (map[string]store.User, error) {
 	out := make(map[string]store.User, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	lits := make([]odata.Literal, len(ids))
-	for i, id := range ids {
-		lits[i] = odata.Literal{Kind: odata.LitString, Value: id}
+	var guids, upns []odata.Literal
+	for _, id := range ids {
+		lit := odata.Literal{Kind: odata.LitString, Value: id}
+		if _, err := uuid.Parse(id); err == nil && len(id) == 36 {
+			guids = append(guids, lit)
+		} else {
+			upns = append(upns, lit)
+		}
 	}
-	p, err := tx.ListUsers(ctx, store.Query{Filter: &odata.In{Prop: "id", Values: lits}, Top: len(ids)})
+	var filter odata.Expr
+	for _, part := range []odata.Expr{in("id", guids), in("userPrincipalName", upns)} {
+		switch {
+		case part == nil:
+		case filter == nil:
+			filter = part
+		default:
+			filter = &odata.Or{Left: filter, Right: part}
+		}
+	}
+	p, err := tx.ListUsers(ctx, store.Query{Filter: filter, Top: len(ids)})
 	if err != nil {
 		return nil, fmt.Errorf("revocation: read users: %w", err)
 	}
-	byID := make(map[string]store.User, len(p.Items))
+	byKey := make(map[string]store.User, 2*len(p.Items))
 	for _, u := range p.Items {
-		byID[u.ID] = u
+		byKey[u.ID] = u
+		byKey[strings.ToLower(u.UserPrincipalName)] = u
 	}
 	for _, id := range ids {
-		if u, ok := byID[id]; ok {
+		if u, ok := byKey[canonical(id)]; ok {
 			out[id] = u
-		} else if u, ok := byID[canonical(id)]; ok {
+		} else if u, ok := byKey[strings.ToLower(id)]; ok {
 			out[id] = u
 		}
 	}
 	return out, nil
+}
+
+// in is `prop in (values)`, nil for no values.
+func in(prop string, values []odata.Literal) odata.Expr {
+	if len(values) == 0 {
+		return nil
+	}
+	return &odata.In{Prop: prop, Values: values}
 }
 
 // filterSource walks the users matching a filter, by id.

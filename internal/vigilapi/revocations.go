@@ -20,7 +20,8 @@ import (
 //	GET  /revocations/{id}            the revocation resource
 //	GET  /revocations/{id}/results    per-target outcomes, paged
 //
-// The body of POST names exactly one selector: {"userIds": [...]},
+// The body of POST names exactly one selector: {"userIds": [...]} (object
+// ids or userPrincipalNames),
 // {"filter": "<OData $filter on users>"}, {"groupId": "...", "transitive":
 // bool} or {"sessionIds": [...]}; "reason" (string) and "dryRun" (bool)
 // are optional; any other member is a 400. A job answers 202 with the
