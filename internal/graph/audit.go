@@ -52,19 +52,19 @@ var auditGUID = odata.Prop{Type: odata.TypeGUID, Ops: odata.AllowEq}
 // (https://learn.microsoft.com/en-us/graph/api/directoryaudit-list:
 // "$filter (eq, ge, le, startswith), $top, $orderby, skiptoken"), limited
 // to the columns store.Audit filters on: activityDateTime (eq, ge, le, gt,
-// lt), activityDisplayName, category, correlationId, result, id,
-// initiatedBy/user/id and initiatedBy/app/appId (eq), and
-// targetResources/any(t: t/id eq '…').
+// lt), activityDisplayName (eq, startswith), category, correlationId,
+// result, loggedByService, id, initiatedBy/user/id and
+// initiatedBy/app/appId (eq), and targetResources/any(t: t/id eq '…').
 var directoryAuditsSchema = odata.Schema{Name: "microsoft.graph.directoryAudit", Props: map[string]odata.Prop{
 	"id":                  auditEq,
 	"category":            auditEq,
 	"correlationId":       auditEq,
 	"result":              auditEq,
 	"resultReason":        selectOnly(odata.TypeString),
-	"activityDisplayName": auditEq,
+	"activityDisplayName": {Type: odata.TypeString, Ops: odata.AllowEq | odata.AllowStartsWith},
 	"activityDateTime": {Type: odata.TypeDateTime,
 		Ops: odata.AllowEq | odata.AllowGe | odata.AllowLe | odata.AllowGt | odata.AllowLt},
-	"loggedByService":       selectOnly(odata.TypeString),
+	"loggedByService":       auditEq,
 	"operationType":         selectOnly(odata.TypeString),
 	"initiatedBy":           selectOnly(odata.TypeComplex),
 	"initiatedBy/user/id":   auditGUID,

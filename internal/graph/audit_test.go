@@ -95,6 +95,9 @@ func TestAuditLogQueries(t *testing.T) {
 			{"targetResources/any(t: t/id eq '" + auditTarget + "')", []string{"audit-3", "audit-1"}},
 			{"targetResources/any(t:t/id eq " + auditOther + ")" + only, []string{"audit-4", "audit-3", "audit-2"}},
 			{"id eq 'audit-2'", []string{"audit-2"}},
+			{"startswith(activityDisplayName,'Add')" + only, []string{"audit-3", "audit-2"}},
+			{"startsWith(activityDisplayName, 'update StsRefreshToken')" + only, []string{"audit-4", "audit-1"}},
+			{"loggedByService eq 'Core Directory'" + only, []string{"audit-4", "audit-3", "audit-2", "audit-1"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.filter, func(t *testing.T) {
@@ -137,7 +140,8 @@ func TestAuditLogQueries(t *testing.T) {
 		}{
 			{"$filter=shoeSize eq 1", CodeUnsupportedQuery},
 			{"$filter=resultReason eq 'x'", CodeUnsupportedQuery},
-			{"$filter=startsWith(activityDisplayName,'Add')", CodeUnsupportedQuery},
+			{"$filter=startsWith(category,'Group')", CodeUnsupportedQuery},
+			{"$filter=endswith(activityDisplayName,'user')", CodeUnsupportedQuery},
 			{"$filter=category ne 'x'", CodeUnsupportedQuery},
 			{"$filter=activityDateTime ge 'yesterday'", CodeBadRequest},
 			{"$filter=initiatedBy/user/id eq 'not-a-guid'", CodeBadRequest},

@@ -48,6 +48,7 @@ var auditRecords = (&entity[store.AuditRecord]{
 		"category":              strCol("au.category_lower"),
 		"correlationId":         idCol("au.correlation_id"),
 		"result":                strCol("au.result_lower"),
+		"loggedByService":       strCol("lower(au.logged_by_service)"),
 		"initiatedBy/user/id":   {expr: "au.initiator_user_id", typ: typeID, nullable: true},
 		"initiatedBy/app/appId": {expr: "au.initiator_app_id", typ: typeID, nullable: true},
 		"targetResources": {expr: "au.id", typ: typeList, side: &sideTable{
@@ -100,8 +101,9 @@ func (t *txn) AppendAudit(ctx context.Context, records ...store.AuditRecord) err
 
 // ListAudit answers one page of audit records matching q, newest first
 // (activityDateTime desc, then id desc) unless q.OrderBy says otherwise.
-// Filterable: id, activityDateTime, activityDisplayName, category, result
-// (case-insensitive strings), correlationId,
+// Filterable: id, activityDateTime, activityDisplayName, category, result,
+// loggedByService (case-insensitive strings, also startswith),
+// correlationId,
 // initiatedBy/user/id, initiatedBy/app/appId (exact) and
 // targetResources/any(t: t/id eq '…') (also in (…), or, not).
 func (t *txn) ListAudit(ctx context.Context, q store.Query) (store.Page[store.AuditRecord], error) {
