@@ -89,6 +89,11 @@ type Outbox interface {
 	// with margin (a new SSF stream's backfill). Its cost grows with the
 	// number of events created since t, not with the outbox.
 	OutboxSeqBefore(ctx context.Context, t time.Time) (int64, error)
+	// PurgeOutbox deletes at most limit events created before `before`
+	// that every consumer has read: whose Seq is at or below every
+	// cursor's position (store.Cursors; none when there is no cursor). It
+	// returns how many it deleted.
+	PurgeOutbox(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // OutboxWaiter is an optional ability of a Store (sqlstore has it): waking
@@ -157,6 +162,10 @@ type Deliveries interface {
 	// cleared, Attempts reset to 0); ErrNotFound when absent, ErrConflict
 	// when it is not dead.
 	RetryDelivery(ctx context.Context, id string, at time.Time) error
+	// PurgeDeliveries deletes at most limit deliveries delivered before
+	// `before` (dead ones stay, for the dead-letter lists, and so do
+	// pending ones) and returns how many it deleted.
+	PurgeDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Revocation job states.

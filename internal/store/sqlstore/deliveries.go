@@ -199,3 +199,8 @@ func (t *txn) RetryDelivery(ctx context.Context, id string, at time.Time) error 
 		return err
 	})
 }
+
+// PurgeDeliveries deletes deliveries delivered before `before`.
+func (t *txn) PurgeDeliveries(ctx context.Context, before time.Time, limit int) (int, error) {
+	return t.deleteSome(ctx, "purge deliveries", "deliveries", "ord", "delivered_at < $1", before, limit)
+}

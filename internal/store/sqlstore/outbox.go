@@ -153,3 +153,10 @@ func (t *txn) OutboxSeqBefore(ctx context.Context, before time.Time) (int64, err
 	}
 	return seq, nil
 }
+
+// PurgeOutbox deletes events created before `before` whose Seq every
+// cursor has passed (the lowest position; no cursor, nothing).
+func (t *txn) PurgeOutbox(ctx context.Context, before time.Time, limit int) (int, error) {
+	return t.deleteSome(ctx, "purge outbox", "outbox", "seq",
+		"created_at < $1 AND seq <= (SELECT COALESCE(MIN(position), 0) FROM cursors)", before, limit)
+}

@@ -78,6 +78,33 @@ func testDeliveries(t *testing.T, newStore func(t *testing.T) store.Store) {
 		sameIDs(t, "other queue", claimIDs(t, s, "other", t0, 10), []string{"d005"})
 	})
 
+	t.Run("Purge", func(t *testing.T) {
+		s := newStore(t)
+		ok(t, s.EnqueueDeliveries(ctx, delivery(1, "q", ""), delivery(2, "q", ""), delivery(3, "q", ""),
+			delivery(4, "other", ""), delivery(5, "q", "")))
+		ok(t, s.CompleteDelivery(ctx, "d001", at(time.Hour)))
+		ok(t, s.CompleteDelivery(ctx, "d002", at(3*time.Hour)))
+		ok(t, s.FailDelivery(ctx, "d003", at(time.Hour), at(time.Hour), true, "dead"))
+		ok(t, s.CompleteDelivery(ctx, "d004", at(time.Hour)))
+		n, err := s.PurgeDeliveries(ctx, at(2*time.Hour), 1)
+		ok(t, err)
+		if n != 1 {
+			t.Fatalf("PurgeDeliveries limit 1 = %d", n)
+		}
+		n, err = s.PurgeDeliveries(ctx, at(2*time.Hour), 10)
+		ok(t, err)
+		if n != 1 {
+			t.Fatalf("PurgeDeliveries second call = %d, want the other one delivered before 2 h", n)
+		}
+		all := all(t, 10, func(q store.Query) (store.Page[store.Delivery], error) { return s.ListDeliveries(ctx, "q", false, q) }, store.Query{})
+		sameIDs(t, "q after the purge: delivered later, dead and pending stay", ids(all, deliveryID), []string{"d002", "d003", "d005"})
+		page, err := s.ListDeliveries(ctx, "other", false, store.Query{})
+		ok(t, err)
+		if len(page.Items) != 0 {
+			t.Fatalf("other queue after the purge: %v", page.Items)
+		}
+	})
+
 	t.Run("DeadReleasesKey", func(t *testing.T) {
 		s := newStore(t)
 		ok(t, s.EnqueueDeliveries(ctx, delivery(1, "q", "k"), delivery(2, "q", "k")))

@@ -124,6 +124,35 @@ func testOutbox(t *testing.T, newStore func(t *testing.T) store.Store) {
 		same(t, "events from t0+3s", readAll(t, s, before(s, 3*time.Second), 10)[0].ID, "evt-3")
 	})
 
+	t.Run("Purge", func(t *testing.T) {
+		s := newStore(t)
+		seqs, err := s.AppendOutbox(ctx, event(3600), event(7200), event(10800), event(14400), event(18000))
+		ok(t, err)
+		purge := func(before time.Duration, limit int) int {
+			t.Helper()
+			n, err := s.PurgeOutbox(ctx, at(before), limit)
+			ok(t, err)
+			return n
+		}
+		if n := purge(10*time.Hour, 10); n != 0 {
+			t.Fatalf("purged %d events no consumer has read (no cursor)", n)
+		}
+		ok(t, s.AdvanceCursor(ctx, "a", 0, seqs[3]))
+		ok(t, s.AdvanceCursor(ctx, "b", 0, seqs[2])) // the slowest consumer
+		if n := purge(4*time.Hour+30*time.Minute, 1); n != 1 {
+			t.Fatalf("purge with limit 1 = %d", n)
+		}
+		if n := purge(4*time.Hour+30*time.Minute, 10); n != 2 {
+			t.Fatalf("purge = %d, want 2 more (seq ≤ the slowest cursor; the fourth is older but unread by b)", n)
+		}
+		same(t, "what is left", ids(readAll(t, s, 0, 10), func(e store.OutboxEvent) string { return e.ID }), []string{"evt-14400", "evt-18000"})
+		last, err := s.LastOutboxSeq(ctx)
+		ok(t, err)
+		if last != seqs[4] {
+			t.Fatalf("LastOutboxSeq after a purge = %d, want %d", last, seqs[4])
+		}
+	})
+
 	t.Run("RolledBackAppendsNothing", func(t *testing.T) {
 		s := newStore(t)
 		err := s.InTx(ctx, func(tx store.Tx) error {
