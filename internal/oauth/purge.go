@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/vigil-idp/vigil/internal/retention"
 )
 
 // Defaults of CodePurger.
@@ -67,26 +69,13 @@ func (p *CodePurger) Purge(ctx context.Context) (authCodes, deviceCodes int, err
 		del   func(context.Context, time.Time, int) (int, error)
 		total *int
 	}{{p.Codes.DeleteExpiredAuthCodes, &authCodes}, {p.Codes.DeleteExpiredDeviceCodes, &deviceCodes}} {
-		for {
-			n, err := step.del(ctx, before, batch)
-			if err != nil {
-				return authCodes, deviceCodes, fmt.Errorf("oauth: purge expired codes: %w", err)
-			}
-			*step.total += n
-			if n < batch {
-				break
-			}
+		if *step.total, err = retention.Sweep(ctx, step.del, before, batch); err != nil {
+			return authCodes, deviceCodes, fmt.Errorf("oauth: purge expired codes: %w", err)
 		}
 	}
 	if p.Assertions != nil {
-		for {
-			n, err := p.Assertions.DeleteExpiredClientAssertionIDs(ctx, now.UTC(), batch)
-			if err != nil {
-				return authCodes, deviceCodes, fmt.Errorf("oauth: purge expired client assertion ids: %w", err)
-			}
-			if n < batch {
-				break
-			}
+		if _, err := retention.Sweep(ctx, p.Assertions.DeleteExpiredClientAssertionIDs, now.UTC(), batch); err != nil {
+			return authCodes, deviceCodes, fmt.Errorf("oauth: purge expired client assertion ids: %w", err)
 		}
 	}
 	return authCodes, deviceCodes, nil

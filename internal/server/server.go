@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-idp/vigil/internal/liveauth"
 	"github.com/vigil-idp/vigil/internal/login"
 	"github.com/vigil-idp/vigil/internal/oauth"
+	"github.com/vigil-idp/vigil/internal/retention"
 	"github.com/vigil-idp/vigil/internal/revocation"
 	"github.com/vigil-idp/vigil/internal/secret"
 	"github.com/vigil-idp/vigil/internal/session"
@@ -292,6 +293,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		func(ctx context.Context) {
 			(&oauth.CodePurger{Codes: st, Assertions: st, Now: now, Logger: log}).Run(ctx, time.Hour)
 		},
+		func(ctx context.Context) { (&retention.Purger{Store: st, Now: now, Logger: log}).Run(ctx, time.Hour) },
 		func(ctx context.Context) {
 			(&oauth.BackchannelLogout{Issuer: issuer, Store: st, Signers: km, Now: now, Logger: log, Wake: wake}).Run(ctx)
 		},
