@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -91,13 +92,25 @@ func testOIDCSettings(t *testing.T, dsn string) {
 		t.Fatalf("logout to an unregistered URI: %d %q", p.status, p.location)
 	}
 
+	// The relying party's back-channel logout endpoint (OpenID Connect
+	// Back-Channel Logout 1.0 §2.5), on loopback.
+	logoutTokens := make(chan string, 4)
+	bc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err == nil && r.Method == http.MethodPost {
+			logoutTokens <- r.PostForm.Get("logout_token")
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(bc.Close)
+
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	jwk, _ := json.Marshal(jose.JSONWebKey{Key: &key.PublicKey, KeyID: "rp-key-1", Use: "sig"})
 	code, _, settings := call(t, "PATCH", srv.base+"/vigil/v1/applications/"+appID+"/oidc", vigil,
-		`{"post_logout_redirect_uris":["`+signedOut+`"],"id_token_signed_response_alg":"ES256","jwks":{"keys":[`+string(jwk)+`]}}`)
+		`{"post_logout_redirect_uris":["`+signedOut+`"],"id_token_signed_response_alg":"ES256","jwks":{"keys":[`+string(jwk)+`]},`+
+			`"backchannel_logout_uri":"`+bc.URL+`/backchannel"}`)
 	if code != http.StatusOK || settings["id_token_signed_response_alg"] != "ES256" {
 		t.Fatalf("PATCH oidc settings: %d %v", code, settings)
 	}
@@ -136,7 +149,43 @@ func testOIDCSettings(t *testing.T, dsn string) {
 	if p.location != signedOut+"?state=s1" {
 		t.Fatalf("logout: %d %q\n%s", p.status, p.location, p.body)
 	}
+
+	// The session's end reaches the relying party's back-channel logout
+	// endpoint: a logout token signed with the issuer's keys, for this
+	// client and this session.
+	var lt string
+	select {
+	case lt = <-logoutTokens:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no back-channel logout request within 10 s")
+	}
+	payload, err := oidc.NewRemoteKeySet(ctx, issuer+"/jwks").VerifySignature(ctx, lt)
+	if err != nil {
+		t.Fatalf("logout token does not verify with the issuer's JWKS: %v", err)
+	}
+	var claims struct {
+		Iss    string                     `json:"iss"`
+		Aud    any                        `json:"aud"`
+		SID    string                     `json:"sid"`
+		Nonce  *string                    `json:"nonce"`
+		Events map[string]json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	var idClaims struct {
+		SID string `json:"sid"`
+	}
+	if err := idt.Claims(&idClaims); err != nil || idClaims.SID == "" {
+		t.Fatalf("ID token sid: %q %v", idClaims.SID, err)
+	}
+	_, hasEvent := claims.Events["http://schemas.openid.net/event/backchannel-logout"]
+	if claims.Iss != issuer || !strings.Contains(jsonString(claims.Aud), appID) || claims.SID != idClaims.SID || claims.Nonce != nil || !hasEvent {
+		t.Fatalf("logout token claims %s", payload)
+	}
 }
+
+func jsonString(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 // idTokenAlg is the alg of the token's ID token.
 func idTokenAlg(t *testing.T, tok *oauth2.Token) string {
