@@ -4,6 +4,10 @@
 //   - refresh tokens that expired or were revoked more than TokenGrace ago
 //     (every refresh writes a new token; a used one is kept until it
 //     expires, for reuse detection, RFC 9700 §4.14.2);
+//   - authorization and device codes expired more than CodeGrace ago
+//     (so the space of user codes, which are unique, does not fill up),
+//     and client assertion ids (private_key_jwt replay protection) once
+//     expired;
 //   - outbox events older than EventRetention that every consumer (every
 //     store cursor: the SSF dispatcher, the back-channel logout worker)
 //     has read;

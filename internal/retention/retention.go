@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,11 @@ const (
 	// DefaultTokenGrace keeps an expired or revoked refresh token a day,
 	// so that a late presentation is still answered as revoked.
 	DefaultTokenGrace = 24 * time.Hour
+	// DefaultCodeGrace keeps expired authorization and device codes a
+	// day, so that a late replay of a used authorization code is still
+	// recognised (and its tokens revoked, RFC 6749 §4.1.2) rather than
+	// answered as unknown.
+	DefaultCodeGrace = 24 * time.Hour
 	// DefaultEventRetention keeps spent events and deliveries a week.
 	DefaultEventRetention = 7 * 24 * time.Hour
 	// MinEventRetention is the shortest EventRetention allowed: more than
@@ -24,6 +30,9 @@ const (
 // Store deletes spent rows; store.Store implements it.
 type Store interface {
 	DeleteExpiredRefreshTokens(ctx context.Context, before time.Time, limit int) (int, error)
+	DeleteExpiredAuthCodes(ctx context.Context, before time.Time, limit int) (int, error)
+	DeleteExpiredDeviceCodes(ctx context.Context, before time.Time, limit int) (int, error)
+	DeleteExpiredClientAssertionIDs(ctx context.Context, before time.Time, limit int) (int, error)
 	PurgeOutbox(ctx context.Context, before time.Time, limit int) (int, error)
 	PurgeDeliveries(ctx context.Context, before time.Time, limit int) (int, error)
 }
@@ -34,6 +43,8 @@ type Purger struct {
 	Store Store
 	// TokenGrace: 0 means DefaultTokenGrace.
 	TokenGrace time.Duration
+	// CodeGrace: 0 means DefaultCodeGrace.
+	CodeGrace time.Duration
 	// EventRetention: 0 means DefaultEventRetention; less than
 	// MinEventRetention is raised to it.
 	EventRetention time.Duration
@@ -47,7 +58,7 @@ type Purger struct {
 
 // Counts is what one Purge deleted.
 type Counts struct {
-	RefreshTokens, OutboxEvents, Deliveries int
+	RefreshTokens, AuthCodes, DeviceCodes, AssertionIDs, OutboxEvents, Deliveries int
 }
 
 // Purge deletes every spent row now, batch by batch.
@@ -57,15 +68,9 @@ func (p *Purger) Purge(ctx context.Context) (Counts, error) {
 		now = p.Now()
 	}
 	now = now.UTC()
-	grace := p.TokenGrace
-	if grace <= 0 {
-		grace = DefaultTokenGrace
-	}
-	keep := p.EventRetention
-	if keep <= 0 {
-		keep = DefaultEventRetention
-	}
-	keep = max(keep, MinEventRetention)
+	grace := cmp.Or(max(p.TokenGrace, 0), DefaultTokenGrace)
+	codes := cmp.Or(max(p.CodeGrace, 0), DefaultCodeGrace)
+	keep := max(cmp.Or(max(p.EventRetention, 0), DefaultEventRetention), MinEventRetention)
 	var c Counts
 	for _, step := range []struct {
 		what   string
@@ -74,6 +79,10 @@ func (p *Purger) Purge(ctx context.Context) (Counts, error) {
 		total  *int
 	}{
 		{"refresh tokens", p.Store.DeleteExpiredRefreshTokens, now.Add(-grace), &c.RefreshTokens},
+		{"authorization codes", p.Store.DeleteExpiredAuthCodes, now.Add(-codes), &c.AuthCodes},
+		{"device codes", p.Store.DeleteExpiredDeviceCodes, now.Add(-codes), &c.DeviceCodes},
+		// An expired assertion is refused anyway: no grace.
+		{"client assertion ids", p.Store.DeleteExpiredClientAssertionIDs, now, &c.AssertionIDs},
 		{"outbox events", p.Store.PurgeOutbox, now.Add(-keep), &c.OutboxEvents},
 		{"deliveries", p.Store.PurgeDeliveries, now.Add(-keep), &c.Deliveries},
 	} {
@@ -115,7 +124,8 @@ func (p *Purger) Run(ctx context.Context, interval time.Duration) {
 		case err != nil && ctx.Err() == nil:
 			p.logger().Error("retention: purge", "err", err)
 		case c != Counts{}:
-			p.logger().Info("retention: purged", "refresh_tokens", c.RefreshTokens, "outbox_events", c.OutboxEvents,
+			p.logger().Info("retention: purged", "refresh_tokens", c.RefreshTokens, "auth_codes", c.AuthCodes,
+				"device_codes", c.DeviceCodes, "client_assertion_ids", c.AssertionIDs, "outbox_events", c.OutboxEvents,
 				"deliveries", c.Deliveries)
 		}
 		select {

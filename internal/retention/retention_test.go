@@ -2,6 +2,7 @@ package retention_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -94,6 +95,51 @@ func TestPurge(t *testing.T) {
 		}
 		if c, err := p.Purge(ctx); err != nil || c != (retention.Counts{}) {
 			t.Errorf("a second Purge = %+v, %v; want nothing", c, err)
+		}
+	})
+}
+
+// TestPurgeCodes: codes expired longer ago than the grace go, in batches;
+// younger ones, expired or not, stay; expired client assertion ids go at
+// once, live ones stay.
+func TestPurgeCodes(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, st *sqlstore.Store) {
+		ctx := context.Background()
+		u := store.User{ID: "0f9e8d7c-6b5a-4938-8271-605f4e3d2c1b", UserPrincipalName: "p@vigil.test", DisplayName: "P",
+			AccountEnabled: true, CreatedDateTime: now, BusinessPhones: []string{}}
+		must(t, st.CreateUser(ctx, u))
+		const letters = "KLMNP"
+		expiries := []time.Duration{-72 * time.Hour, -48 * time.Hour, -25 * time.Hour, -time.Hour, time.Minute}
+		for i, e := range expiries {
+			must(t, st.CreateAuthCode(ctx, store.AuthCode{Hash: []byte{byte(i), 1}, ClientID: "c", UserID: u.ID, SessionID: "s",
+				RedirectURI: "http://127.0.0.1/cb", FamilyID: "f", CreatedAt: now.Add(e - time.Minute), ExpiresAt: now.Add(e)}))
+			must(t, st.CreateDeviceCode(ctx, store.DeviceCode{Hash: []byte{byte(i), 2}, UserCode: "BCDFGHJ" + string(letters[i]),
+				ClientID: "c", CreatedAt: now.Add(e - time.Minute), ExpiresAt: now.Add(e), Interval: 5 * time.Second, Status: store.DevicePending}))
+		}
+		for i, e := range []time.Duration{-3 * time.Hour, -time.Minute, -time.Second, time.Minute} {
+			must(t, st.UseClientAssertionID(ctx, []byte{byte(i), 3}, now.Add(e), now.Add(e-time.Hour)))
+		}
+		p := &retention.Purger{Store: st, Batch: 2, Now: func() time.Time { return now }}
+		c, err := p.Purge(ctx)
+		if err != nil || c.AuthCodes != 3 || c.DeviceCodes != 3 || c.AssertionIDs != 3 {
+			t.Fatalf("purged %+v, %v; want 3 auth codes, 3 device codes, 3 assertion ids", c, err)
+		}
+		for i := range expiries {
+			_, err := st.ConsumeAuthCode(ctx, []byte{byte(i), 1}, now)
+			_, derr := st.GetDeviceCodeByUserCode(ctx, "BCDFGHJ"+string(letters[i]))
+			gone := i < 3
+			if gone != errors.Is(err, store.ErrNotFound) || gone != errors.Is(derr, store.ErrNotFound) {
+				t.Errorf("code %d (expiry %v): auth %v, device %v", i, expiries[i], err, derr)
+			}
+		}
+		if c, err := p.Purge(ctx); err != nil || c != (retention.Counts{}) {
+			t.Fatalf("second purge: %+v %v", c, err)
+		}
+		if n, err := st.DeleteExpiredClientAssertionIDs(ctx, now, 10); err != nil || n != 0 {
+			t.Errorf("expired assertion ids left: %d %v", n, err)
+		}
+		if err := st.UseClientAssertionID(ctx, []byte{3, 3}, now.Add(time.Hour), now); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("the live assertion id was purged: %v", err)
 		}
 	})
 }

@@ -290,9 +290,6 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, now func() 
 		func(ctx context.Context) { km.Run(ctx, time.Hour) },
 		revocations.Run,
 		transmitter.Run,
-		func(ctx context.Context) {
-			(&oauth.CodePurger{Codes: st, Assertions: st, Now: now, Logger: log}).Run(ctx, time.Hour)
-		},
 		func(ctx context.Context) { (&retention.Purger{Store: st, Now: now, Logger: log}).Run(ctx, time.Hour) },
 		func(ctx context.Context) {
 			(&oauth.BackchannelLogout{Issuer: issuer, Store: st, Signers: km, Now: now, Logger: log, Wake: wake}).Run(ctx)
