@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vigil-idp/vigil/internal/keys"
+	"github.com/vigil-idp/vigil/internal/session"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -109,7 +110,7 @@ func (a *AccessTokens) Issue(ctx context.Context, t AccessToken) (string, time.D
 	life := firstPositive(t.Lifetime, a.Lifetime, DefaultAccessTokenLifetime)
 	exp := now.Add(life)
 	iat := now
-	if vf := ceilSecond(t.ValidFrom); vf.After(now) {
+	if vf := session.TokenValidFrom(t.ValidFrom); vf.After(now) {
 		iat = vf // the user's sessions were revoked in this second
 	}
 	c := accessClaims{
@@ -180,12 +181,4 @@ func firstPositive(ds ...time.Duration) time.Duration {
 		}
 	}
 	return 0
-}
-
-// ceilSecond rounds t up to a whole second.
-func ceilSecond(t time.Time) time.Time {
-	if s := t.Truncate(time.Second); s.Before(t) {
-		return s.Add(time.Second)
-	}
-	return t
 }

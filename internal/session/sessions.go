@@ -211,26 +211,30 @@ func (s *Service) CheckAccess(ctx context.Context, userID, sid string, iat time.
 	case !u.AccountEnabled:
 		return Access{}, nil
 	case iat.Before(u.SignInSessionsValidFrom):
-		return Access{ValidFrom: ceilSecond(u.SignInSessionsValidFrom)}, nil
+		return Access{ValidFrom: TokenValidFrom(u.SignInSessionsValidFrom)}, nil
 	case sid == "":
 		return Access{Active: true}, nil
 	}
 	sess, err := s.Store.GetSession(ctx, sid)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return Access{ValidFrom: ceilSecond(s.now())}, nil
+		return Access{ValidFrom: TokenValidFrom(s.now())}, nil
 	case err != nil:
 		return Access{}, fmt.Errorf("session: access token session: %w", err)
 	case sess.UserID != userID:
 		return Access{}, nil
 	case sess.RevokedAt != nil:
-		return Access{ValidFrom: ceilSecond(*sess.RevokedAt)}, nil
+		return Access{ValidFrom: TokenValidFrom(*sess.RevokedAt)}, nil
 	}
 	return Access{Active: true}, nil
 }
 
-// ceilSecond rounds t up to a whole second.
-func ceilSecond(t time.Time) time.Time {
+// TokenValidFrom is the earliest iat an access token may carry to be good
+// after sessions were revoked at t: access tokens carry iat in whole
+// seconds and one whose iat is before t is refused, so it is t rounded up
+// to the second. The token service issues no iat below it, and a claims
+// challenge asks for a token not before it.
+func TokenValidFrom(t time.Time) time.Time {
 	if s := t.Truncate(time.Second); !s.Equal(t) {
 		return s.Add(time.Second)
 	}
