@@ -163,18 +163,11 @@ func (t *txn) UseClientAssertionID(ctx context.Context, key []byte, expiresAt, n
 	res, err := t.exec(ctx, `INSERT INTO client_assertion_ids (id, expires_at) VALUES ($1, $2)
 		ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE client_assertion_ids.expires_at <= $3`,
 		key, d.timeVal(expiresAt), d.timeVal(now))
-	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", op, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", op, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("sqlstore: %s: %w: already used", op, store.ErrConflict)
-	}
-	return nil
+	return changedOr(op, res, err, errAssertionUsed)
 }
+
+// errAssertionUsed is UseClientAssertionID's refusal of a replay.
+var errAssertionUsed = fmt.Errorf("%w: already used", store.ErrConflict)
 
 // DeleteExpiredClientAssertionIDs removes at most limit keys that expired
 // before `before`, and returns how many.

@@ -139,14 +139,7 @@ func (t *txn) RotateRefreshToken(ctx context.Context, parentID string, at time.T
 		if err != nil {
 			return t.classify(op, err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("sqlstore: %s: %w", op, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("sqlstore: %s: %w: parent used, revoked or absent", op, store.ErrConflict)
-		}
-		return nil
+		return changedOr(op, res, nil, errParentGone)
 	}
 	// A refused compare-and-set wrote nothing, so it is not an error of the
 	// write (which would make a SQLite group commit run its batch again):
@@ -238,3 +231,7 @@ func (t *txn) deleteSome(ctx context.Context, op, table, key, cond string, befor
 	return t.count(ctx, op, "DELETE FROM "+table+" WHERE "+key+" IN (SELECT "+key+" FROM "+table+" WHERE "+cond+" LIMIT $2)",
 		t.s.d.timeVal(before), limit)
 }
+
+// errParentGone is RotateRefreshToken's refused compare-and-set, built
+// once: rotation is the refresh grant's hot path.
+var errParentGone = fmt.Errorf("%w: parent used, revoked or absent", store.ErrConflict)

@@ -176,6 +176,12 @@ func (t *txn) classify(op string, err error) error {
 
 // affected turns a write that changed no row into store.ErrNotFound.
 func affected(op string, res sql.Result, err error) error {
+	return changedOr(op, res, err, store.ErrNotFound)
+}
+
+// changedOr turns a write that changed no row into none (wrapped with op):
+// store.ErrNotFound, or store.ErrConflict for a refused compare-and-set.
+func changedOr(op string, res sql.Result, err, none error) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
@@ -184,7 +190,7 @@ func affected(op string, res sql.Result, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("sqlstore: %s: %w", op, store.ErrNotFound)
+		return fmt.Errorf("sqlstore: %s: %w", op, none)
 	}
 	return nil
 }
