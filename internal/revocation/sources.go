@@ -116,7 +116,7 @@ func usersByID(ctx context.Context, tx reader, ids []string) (map[string]store.U
 		}
 	}
 	var filter odata.Expr
-	for _, part := range []odata.Expr{in("id", guids), in("userPrincipalName", upns)} {
+	for _, part := range []odata.Expr{inList("id", guids), inList("userPrincipalName", upns)} {
 		switch {
 		case part == nil:
 		case filter == nil:
@@ -144,8 +144,8 @@ func usersByID(ctx context.Context, tx reader, ids []string) (map[string]store.U
 	return out, nil
 }
 
-// in is `prop in (values)`, nil for no values.
-func in(prop string, values []odata.Literal) odata.Expr {
+// inList is `prop in (values)`, nil for no values.
+func inList(prop string, values []odata.Literal) odata.Expr {
 	if len(values) == 0 {
 		return nil
 	}
