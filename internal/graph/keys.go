@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/google/uuid"
+	"github.com/vigil-idp/vigil/internal/odata"
 )
 
 // keySegment is an OData key-as-parenthesis path segment: set('value') (the
@@ -142,7 +142,7 @@ func lowerGUIDs(r *http.Request) *http.Request {
 	segs := strings.Split(r.URL.Path, "/")
 	changed := false
 	for i, seg := range segs {
-		if g := canonicalGUID(seg); g != seg {
+		if g := odata.CanonicalGUID(seg); g != seg {
 			segs[i], changed = g, true
 		}
 	}
@@ -155,18 +155,6 @@ func lowerGUIDs(r *http.Request) *http.Request {
 	u.Path, u.RawPath = strings.Join(segs, "/"), ""
 	r2.URL = &u
 	return r2
-}
-
-// canonicalGUID is s lower-cased when it is a GUID in its 36-character
-// form, else s.
-func canonicalGUID(s string) string {
-	if len(s) != 36 || strings.ToLower(s) == s {
-		return s
-	}
-	if _, err := uuid.Parse(s); err != nil {
-		return s
-	}
-	return strings.ToLower(s)
 }
 
 // unknownSegment is Graph's answer to a path it has no resource for.
@@ -196,12 +184,12 @@ func parseReference(ref string) (string, bool) {
 		if k.prop != "" || !isRefTarget(k.set) || strings.Contains(k.value, "/") {
 			return "", false
 		}
-		return canonicalGUID(k.value), true
+		return odata.CanonicalGUID(k.value), true
 	}
 	if len(segs) < 2 || !isRefTarget(segs[len(segs)-2]) || strings.ContainsAny(last, "/()'") {
 		return "", false
 	}
-	return canonicalGUID(last), true
+	return odata.CanonicalGUID(last), true
 }
 
 func isRefTarget(set string) bool {

@@ -120,6 +120,16 @@ func isIdent(s string) bool {
 	return true
 }
 
+// CanonicalGUID is s lower-cased when it is a GUID (the form Vigil
+// generates and stores object ids in, so ids compare without regard to
+// case, as Graph's do); any other string is returned as written.
+func CanonicalGUID(s string) string {
+	if IsGUID(s) {
+		return strings.ToLower(s)
+	}
+	return s
+}
+
 // IsGUID reports whether s is a GUID in its canonical 8-4-4-4-12 hex form
 // (either case). Graph treats a GUID-shaped key as an object id and
 // anything else as an alternate key such as userPrincipalName.

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/store"
 )
 
@@ -79,14 +78,6 @@ func (p progress) String() string {
 	return string(b)
 }
 
-// canonical lower-cases a GUID-shaped id (as the store keeps ids).
-func canonical(id string) string {
-	if u, err := uuid.Parse(id); err == nil && len(id) == 36 {
-		return u.String()
-	}
-	return id
-}
-
 // validate checks req and returns its stored selector.
 func validate(in Initiator, req Request) (jobSpec, error) {
 	n := 0
@@ -133,7 +124,7 @@ func distinctIDs(name string, ids []string) ([]string, error) {
 		if id == "" {
 			return nil, refuse(ErrInvalid, "%s contains an empty id.", name)
 		}
-		if c := canonical(id); !seen[c] {
+		if c := odata.CanonicalGUID(id); !seen[c] {
 			seen[c] = true
 			out = append(out, c)
 		}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/vigil-idp/vigil/internal/odata"
 	"github.com/vigil-idp/vigil/internal/store"
 )
@@ -109,7 +107,7 @@ func usersByID(ctx context.Context, tx reader, ids []string) (map[string]store.U
 	var guids, upns []odata.Literal
 	for _, id := range ids {
 		lit := odata.Literal{Kind: odata.LitString, Value: id}
-		if _, err := uuid.Parse(id); err == nil && len(id) == 36 {
+		if odata.IsGUID(id) {
 			guids = append(guids, lit)
 		} else {
 			upns = append(upns, lit)
@@ -135,7 +133,7 @@ func usersByID(ctx context.Context, tx reader, ids []string) (map[string]store.U
 		byKey[strings.ToLower(u.UserPrincipalName)] = u
 	}
 	for _, id := range ids {
-		if u, ok := byKey[canonical(id)]; ok {
+		if u, ok := byKey[odata.CanonicalGUID(id)]; ok {
 			out[id] = u
 		} else if u, ok := byKey[strings.ToLower(id)]; ok {
 			out[id] = u

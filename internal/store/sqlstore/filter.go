@@ -7,8 +7,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/vigil-idp/vigil/internal/odata"
 )
 
@@ -452,7 +450,7 @@ func (c *compiler) value(col column, lit odata.Literal, prop string) (any, error
 		}
 	case typeID:
 		if s, ok := lit.Value.(string); ok && (lit.Kind == odata.LitString || lit.Kind == odata.LitGUID) {
-			return canonicalID(s), nil
+			return odata.CanonicalGUID(s), nil
 		}
 	case typeBool:
 		if b, ok := lit.Value.(bool); ok && lit.Kind == odata.LitBool {
@@ -464,15 +462,6 @@ func (c *compiler) value(col column, lit odata.Literal, prop string) (any, error
 		}
 	}
 	return nil, invalid("$filter", lit.P, "literal of the wrong type for property %q", prop)
-}
-
-// canonicalID lower-cases a GUID the way Vigil generates them; any other
-// string is compared as written.
-func canonicalID(s string) string {
-	if u, err := uuid.Parse(s); err == nil && len(s) == 36 {
-		return u.String()
-	}
-	return s
 }
 
 // escapeLike escapes LIKE's wildcards and its escape character '\'.

@@ -34,18 +34,6 @@ func TestEscapeLike(t *testing.T) {
 	}
 }
 
-func TestCanonicalID(t *testing.T) {
-	for in, want := range map[string]string{
-		"0000000A-0000-4000-8000-00000000000B":   "0000000a-0000-4000-8000-00000000000b",
-		"{0000000A-0000-4000-8000-00000000000B}": "{0000000A-0000-4000-8000-00000000000B}", // not Vigil's form: as written
-		"Not-A-Guid":                             "Not-A-Guid",
-	} {
-		if got := canonicalID(in); got != want {
-			t.Errorf("canonicalID(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestCompileHandBuiltASTs covers trees the parser never produces but the
 // AST allows: errors carry the offending node's position.
 func TestCompileHandBuiltASTs(t *testing.T) {
